@@ -1,0 +1,168 @@
+//! One typed configuration: defaults → `tongban.toml` → `TONGBAN_*` environment → command-line
+//! flags, validated at start-up with a message for every bad value.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use tongban_domain::Tenant;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the server listens on.
+    pub listen: String,
+    /// Where the SQLite database, uploads and the search index live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://DATA_DIR/tongban.db`.
+    pub database_url: String,
+    /// The county this deployment serves (GB/T 2260 code).
+    pub tenant: String,
+    /// Database connections per process.
+    pub max_connections: u32,
+    /// Log filter, e.g. `info` or `tongban=debug,info`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            tenant: "130534".into(),
+            max_connections: 8,
+            log: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the layer below in force.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// A configuration that passed validation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub tenant: Tenant,
+    pub max_connections: u32,
+    pub log: String,
+    pub json_logs: bool,
+}
+
+impl Settings {
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+}
+
+pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Settings, String> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    match file {
+        Some(path) if !path.exists() => return Err(format!("configuration file {} does not exist", path.display())),
+        Some(path) => figment = figment.merge(Toml::file_exact(path)),
+        None => figment = figment.merge(Toml::file("tongban.toml")),
+    }
+    let config: Config = figment
+        .merge(Env::prefixed("TONGBAN_").ignore(&["test_postgres_url"]))
+        .merge(Serialized::defaults(overrides))
+        .extract()
+        .map_err(|e| {
+            e.into_iter()
+                .map(|e| format!("configuration error: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+    validate(config)
+}
+
+fn validate(c: Config) -> Result<Settings, String> {
+    let mut errors = Vec::new();
+    let listen = c
+        .listen
+        .parse::<SocketAddr>()
+        .map_err(|_| errors.push(format!("listen: `{}` is not an address like 127.0.0.1:8080", c.listen)))
+        .ok();
+    let tenant = Tenant::parse(&c.tenant).map_err(|e| errors.push(e.to_string())).ok();
+    if !(1..=200).contains(&c.max_connections) {
+        errors.push(format!("max_connections: {} is outside 1..=200", c.max_connections));
+    }
+    let json_logs = match c.log_format.as_str() {
+        "text" => false,
+        "json" => true,
+        other => {
+            errors.push(format!("log_format: `{other}` must be text or json"));
+            false
+        }
+    };
+    if tracing_subscriber::EnvFilter::try_new(&c.log).is_err() {
+        errors.push(format!("log: `{}` is not a log filter such as info or tongban=debug", c.log));
+    }
+    if c.data_dir.as_os_str().is_empty() {
+        errors.push("data_dir: must not be empty".into());
+    }
+    let database_url = if c.database_url.trim().is_empty() {
+        format!("sqlite://{}", c.data_dir.join("tongban.db").display())
+    } else {
+        c.database_url.trim().to_owned()
+    };
+    if let Err(e) = tongban_app::Backend::from_url(&database_url) {
+        errors.push(format!("database_url: {e}"));
+    }
+    match (listen, tenant, errors.is_empty()) {
+        (Some(listen), Some(tenant), true) => Ok(Settings {
+            listen,
+            data_dir: c.data_dir,
+            database_url,
+            tenant,
+            max_connections: c.max_connections,
+            log: c.log,
+            json_logs,
+        }),
+        _ => Err(errors.into_iter().map(|e| format!("configuration error: {e}")).collect::<Vec<_>>().join("\n")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let c = Config {
+            listen: "nowhere".into(),
+            tenant: "12".into(),
+            max_connections: 0,
+            log_format: "xml".into(),
+            database_url: "mysql://x".into(),
+            ..Config::default()
+        };
+        let message = validate(c).err().unwrap_or_default();
+        for needle in ["listen", "tenant", "max_connections", "log_format", "database_url"] {
+            assert!(message.contains(needle), "{needle} missing in {message}");
+        }
+    }
+
+    #[test]
+    fn defaults_put_sqlite_under_the_data_dir() {
+        let s = validate(Config::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert!(s.database_url.ends_with("tongban.db"));
+        assert_eq!(s.listen.port(), 8080);
+    }
+}

@@ -1,0 +1,96 @@
+//! The web face: server-rendered pages, the JSON API with its OpenAPI document, health probes,
+//! embedded static files, and the headers every response carries.
+
+mod api;
+mod assets;
+pub mod docs;
+mod error;
+pub mod i18n;
+mod pages;
+mod params;
+pub mod prefs;
+mod security;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tongban_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ErrorBody};
+pub use security::CSP;
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    let (api_router, openapi) = api::router().split_for_parts();
+    let docs = Arc::new(docs::ApiDocs::new(&openapi));
+
+    let docs_routes = Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/docs", get(pages::api_docs))
+        .with_state(Arc::clone(&docs));
+
+    let mut router = Router::new()
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/items/{code}", get(pages::guide))
+        .route("/departments", get(pages::departments))
+        .route("/departments/{code}", get(pages::department))
+        .route("/townships/{code}", get(pages::township))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/prefs/lang", get(prefs::switch_lang))
+        .route("/prefs/care", get(prefs::switch_care))
+        .route("/static/{name}", get(assets::serve))
+        .merge(api_router)
+        .route("/api/{*rest}", get(api_not_found))
+        .fallback(pages::not_found)
+        .with_state(app)
+        .merge(docs_routes);
+    for layer in security::layers() {
+        router = router.layer(layer);
+    }
+    router
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn openapi_json(State(docs): State<Arc<docs::ApiDocs>>) -> Response {
+    ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], docs.json.clone()).into_response()
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers too.
+async fn readyz(State(app): State<App>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn api_not_found(headers: axum::http::HeaderMap) -> ApiError {
+    let lang = prefs::Prefs::api_lang(&headers);
+    let message = match lang {
+        i18n::Lang::Zh => "没有这个接口，请查阅 /api/docs",
+        i18n::Lang::En => "no such endpoint; see /api/docs",
+    };
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", message)
+}
