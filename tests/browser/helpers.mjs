@@ -1,0 +1,174 @@
+// Shared set-up for the browser tests: a Tongban server with demo data on a
+// throw-away data directory, and a headless Chromium driven by playwright-core.
+//
+// Environment:
+//   TONGBAN_BIN    server binary (default: target/debug/tongban under the repo root)
+//   CHROMIUM_PATH  Chromium executable (default: /usr/bin/chromium)
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Mobile first: the smallest common phone width. */
+export const MOBILE_VIEWPORT = { width: 360, height: 740 };
+
+const READY_LINE = /^Tongban is listening on (http:\/\/\S+\/)$/;
+const START_TIMEOUT_MS = 60_000;
+
+function serverBinary() {
+  const bin = process.env.TONGBAN_BIN || 'target/debug/tongban';
+  return path.isAbsolute(bin) ? bin : path.join(repoRoot, bin);
+}
+
+/**
+ * Starts `tongban serve --demo` on a free loopback port with a fresh data dir.
+ * Resolves once the ready line is printed and /readyz answers 200.
+ * Returns { url, origin, stop() }; `url` ends with a slash.
+ */
+export async function startServer() {
+  const bin = serverBinary();
+  if (!existsSync(bin)) {
+    throw new Error(`server binary not found: ${bin} (build it, or set TONGBAN_BIN)`);
+  }
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-browser-'));
+  const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  const url = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    const timer = setTimeout(() => {
+      reject(new Error(`server printed no ready line within ${START_TIMEOUT_MS} ms\n${stderr}`));
+    }, START_TIMEOUT_MS);
+    lines.on('line', (line) => {
+      const m = READY_LINE.exec(line.trim());
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited before it was ready (code ${code}, signal ${signal})\n${stderr}`));
+    });
+  });
+  // Keep draining stdout so the server never blocks on a full pipe.
+  child.stdout.resume();
+
+  const origin = new URL(url).origin;
+  await waitUntilReady(origin, () => stderr);
+
+  let stopped = false;
+  return {
+    url,
+    origin,
+    get stderr() {
+      return stderr;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timeout);
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitUntilReady(origin, getStderr) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${origin}/readyz`);
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server at ${origin} never became ready (${last})\n${getStderr()}`);
+}
+
+/** Headless Chromium from the system; playwright gives each context its own profile. */
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium not found at ${executablePath} (install it, or set CHROMIUM_PATH)`);
+  }
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A fresh phone-sized context (own cookies); extra Playwright context options may be given. */
+export async function newMobileContext(browser, options = {}) {
+  return browser.newContext({
+    viewport: MOBILE_VIEWPORT,
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+    ...options,
+  });
+}
+
+let axeSource;
+/** Injects axe-core into the page and runs it; resolves to the axe results. */
+export async function runAxe(page) {
+  axeSource ??= await readFile(path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: axeSource });
+  return page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, {
+      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
+    }),
+  );
+}
+
+/** A readable list of axe violations: id, impact, help and the failing selectors. */
+export function formatViolations(violations) {
+  return violations
+    .map((v) => {
+      const targets = v.nodes
+        .map((n) => `    - ${n.target.join(' ')}${n.failureSummary ? `\n      ${n.failureSummary.replace(/\n/g, '\n      ')}` : ''}`)
+        .join('\n');
+      return `  ${v.id} [${v.impact}] ${v.help}\n    ${v.helpUrl}\n${targets}`;
+    })
+    .join('\n');
+}
