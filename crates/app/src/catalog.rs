@@ -47,9 +47,18 @@ impl App {
             .store
             .unit(&self.tenant, item.department.as_str())
             .await?
-            .ok_or_else(|| AppError::Internal(format!("item {code} names missing unit {}", item.department)))?;
+            .ok_or_else(|| {
+                AppError::Internal(format!(
+                    "item {code} names missing unit {}",
+                    item.department
+                ))
+            })?;
         let faqs = self.store.faqs_of_item(&self.tenant, code).await?;
-        Ok(ItemGuide { item, department, faqs })
+        Ok(ItemGuide {
+            item,
+            department,
+            faqs,
+        })
     }
 
     pub async fn item(&self, code: &str) -> Result<ServiceItem, AppError> {
@@ -84,13 +93,24 @@ impl App {
     }
 
     async fn unit_names(&self) -> Result<HashMap<String, String>, AppError> {
-        Ok(self.units().await?.into_iter().map(|u| (u.code.to_string(), u.name_zh)).collect())
+        Ok(self
+            .units()
+            .await?
+            .into_iter()
+            .map(|u| (u.code.to_string(), u.name_zh))
+            .collect())
     }
 
     fn summarize(items: &[ServiceItem], names: &HashMap<String, String>) -> Vec<ItemSummary> {
         items
             .iter()
-            .map(|i| i.summary(names.get(i.department.as_str()).map_or(i.department.as_str(), String::as_str)))
+            .map(|i| {
+                i.summary(
+                    names
+                        .get(i.department.as_str())
+                        .map_or(i.department.as_str(), String::as_str),
+                )
+            })
             .collect()
     }
 
@@ -106,7 +126,11 @@ impl App {
             Some(d) => self.store.division(&self.tenant, d.as_str()).await?,
             None => None,
         };
-        Ok(DepartmentPage { unit, items: Self::summarize(&items, &names), division })
+        Ok(DepartmentPage {
+            unit,
+            items: Self::summarize(&items, &names),
+            division,
+        })
     }
 
     pub async fn township_page(&self, code: &str) -> Result<TownshipPage, AppError> {
@@ -146,7 +170,10 @@ impl App {
         let names = self.unit_names().await?;
         let mut ranked: Vec<(usize, &ServiceItem)> = items
             .iter()
-            .filter(|i| i.target.contains(&Target::Individual) && i.level == tongban_domain::ServiceLevel::County)
+            .filter(|i| {
+                i.target.contains(&Target::Individual)
+                    && i.level == tongban_domain::ServiceLevel::County
+            })
             .enumerate()
             .collect();
         ranked.sort_by_key(|(pos, i)| {

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use tongban_domain::division::check_tree;
 use tongban_domain::{
-    CalendarYear, Division, DivisionCode, DivisionKind, DivisionLevel, Faq, OrgUnit, RuleViolation, ServiceItem,
-    Tenant, UnitCode, UnitKind,
+    CalendarYear, Division, DivisionCode, DivisionKind, DivisionLevel, Faq, OrgUnit, RuleViolation,
+    ServiceItem, Tenant, UnitCode, UnitKind,
 };
 use tongban_store::{MasterData, Store};
 
@@ -23,7 +23,15 @@ pub const FAQ: &str = "faq.json";
 pub const CALENDAR_DIR: &str = "calendar";
 
 const DIVISION_HEADER: [&str; 5] = ["code", "name", "level", "parent_code", "kind"];
-const DEPARTMENT_HEADER: [&str; 7] = ["code", "name_zh", "name_en", "short_zh", "duties_zh", "phone", "address"];
+const DEPARTMENT_HEADER: [&str; 7] = [
+    "code",
+    "name_zh",
+    "name_en",
+    "short_zh",
+    "duties_zh",
+    "phone",
+    "address",
+];
 
 /// The raw text of each file, before parsing. Files that are absent are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,7 +65,11 @@ pub struct ImportReport {
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} problem(s) found; nothing was imported:", self.errors.len())?;
+        writeln!(
+            f,
+            "{} problem(s) found; nothing was imported:",
+            self.errors.len()
+        )?;
         for e in &self.errors {
             writeln!(f, "  {e}")?;
         }
@@ -76,9 +88,24 @@ pub(crate) struct Existing {
 impl Existing {
     pub(crate) async fn load(store: &Store, tenant: &Tenant) -> Result<Self, AppError> {
         Ok(Self {
-            divisions: store.divisions(tenant).await?.into_iter().map(|d| d.code.to_string()).collect(),
-            units: store.units(tenant).await?.into_iter().map(|u| u.code.to_string()).collect(),
-            items: store.items(tenant).await?.into_iter().map(|i| i.code.to_string()).collect(),
+            divisions: store
+                .divisions(tenant)
+                .await?
+                .into_iter()
+                .map(|d| d.code.to_string())
+                .collect(),
+            units: store
+                .units(tenant)
+                .await?
+                .into_iter()
+                .map(|u| u.code.to_string())
+                .collect(),
+            items: store
+                .items(tenant)
+                .await?
+                .into_iter()
+                .map(|i| i.code.to_string())
+                .collect(),
         })
     }
 }
@@ -86,9 +113,14 @@ impl Existing {
 fn read_optional(path: &Path) -> Result<Option<String>, AppError> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            let text = String::from_utf8(bytes)
-                .map_err(|e| AppError::invalid(path.display().to_string(), format!("not UTF-8 text ({e})")))?;
-            Ok(Some(text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text)))
+            let text = String::from_utf8(bytes).map_err(|e| {
+                AppError::invalid(path.display().to_string(), format!("not UTF-8 text ({e})"))
+            })?;
+            Ok(Some(
+                text.strip_prefix('\u{feff}')
+                    .map(str::to_owned)
+                    .unwrap_or(text),
+            ))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(AppError::invalid(path.display().to_string(), e.to_string())),
@@ -99,7 +131,10 @@ fn read_optional(path: &Path) -> Result<Option<String>, AppError> {
 /// import of nothing is almost always a wrong path.
 pub fn read_dir(dir: &Path) -> Result<Dataset, AppError> {
     if !dir.is_dir() {
-        return Err(AppError::invalid("DIR", format!("{} is not a folder", dir.display())));
+        return Err(AppError::invalid(
+            "DIR",
+            format!("{} is not a folder", dir.display()),
+        ));
     }
     let mut set = Dataset {
         divisions: read_optional(&dir.join(DIVISIONS))?,
@@ -110,13 +145,17 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, AppError> {
     };
     let cal_dir = dir.join(CALENDAR_DIR);
     if cal_dir.is_dir() {
-        let entries = std::fs::read_dir(&cal_dir).map_err(|e| AppError::invalid(cal_dir.display().to_string(), e.to_string()))?;
+        let entries = std::fs::read_dir(&cal_dir)
+            .map_err(|e| AppError::invalid(cal_dir.display().to_string(), e.to_string()))?;
         for entry in entries {
-            let path = entry.map_err(|e| AppError::invalid(cal_dir.display().to_string(), e.to_string()))?.path();
-            if path.extension().is_some_and(|e| e == "toml") {
-                if let (Some(name), Some(text)) = (path.file_name(), read_optional(&path)?) {
-                    set.calendars.insert(name.to_string_lossy().into_owned(), text);
-                }
+            let path = entry
+                .map_err(|e| AppError::invalid(cal_dir.display().to_string(), e.to_string()))?
+                .path();
+            if path.extension().is_some_and(|e| e == "toml")
+                && let (Some(name), Some(text)) = (path.file_name(), read_optional(&path)?)
+            {
+                set.calendars
+                    .insert(name.to_string_lossy().into_owned(), text);
             }
         }
     }
@@ -134,7 +173,8 @@ pub fn read_dir(dir: &Path) -> Result<Dataset, AppError> {
 
 /// Writes a data set in the layout `read_dir` reads.
 pub fn write_dir(set: &Dataset, dir: &Path) -> Result<Vec<String>, AppError> {
-    let io = |p: &Path, e: std::io::Error| AppError::invalid(p.display().to_string(), e.to_string());
+    let io =
+        |p: &Path, e: std::io::Error| AppError::invalid(p.display().to_string(), e.to_string());
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut written = Vec::new();
     for (name, text) in [
@@ -166,7 +206,11 @@ struct Errors(Vec<RowError>);
 
 impl Errors {
     fn push(&mut self, file: &str, line: usize, reason: impl Into<String>) {
-        self.0.push(RowError { file: file.to_owned(), line, reason: reason.into() });
+        self.0.push(RowError {
+            file: file.to_owned(),
+            line,
+            reason: reason.into(),
+        });
     }
 
     fn violations(&mut self, file: &str, line: usize, label: &str, violations: Vec<RuleViolation>) {
@@ -180,7 +224,8 @@ impl Errors {
 /// valid JSON when this runs.
 fn element_lines(text: &str) -> Vec<usize> {
     let mut lines = Vec::new();
-    let (mut depth, mut line, mut in_string, mut escaped, mut expect_element) = (0usize, 1usize, false, false, false);
+    let (mut depth, mut line, mut in_string, mut escaped, mut expect_element) =
+        (0usize, 1usize, false, false, false);
     for ch in text.chars() {
         if ch == '\n' {
             line += 1;
@@ -218,7 +263,11 @@ fn element_lines(text: &str) -> Vec<usize> {
 }
 
 /// Parses a JSON array file element by element, so one bad element does not hide the others.
-fn parse_json_array<T: serde::de::DeserializeOwned>(file: &str, text: &str, errors: &mut Errors) -> Vec<(usize, T)> {
+fn parse_json_array<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    errors: &mut Errors,
+) -> Vec<(usize, T)> {
     let values: Vec<serde_json::Value> = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -244,15 +293,27 @@ fn parse_json_array<T: serde::de::DeserializeOwned>(file: &str, text: &str, erro
 }
 
 /// Parses a CSV file with the given header; yields (line, fields) for rows of the right width.
-fn parse_csv(file: &str, text: &str, header: &[&str], errors: &mut Errors) -> Vec<(usize, Vec<String>)> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+fn parse_csv(
+    file: &str,
+    text: &str,
+    header: &[&str],
+    errors: &mut Errors,
+) -> Vec<(usize, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     match reader.headers() {
         Ok(h) if h.iter().map(str::trim).eq(header.iter().copied()) => {}
         Ok(h) => {
             errors.push(
                 file,
                 1,
-                format!("header must be `{}`, found `{}`", header.join(","), h.iter().collect::<Vec<_>>().join(",")),
+                format!(
+                    "header must be `{}`, found `{}`",
+                    header.join(","),
+                    h.iter().collect::<Vec<_>>().join(",")
+                ),
             );
             return Vec::new();
         }
@@ -265,15 +326,23 @@ fn parse_csv(file: &str, text: &str, header: &[&str], errors: &mut Errors) -> Ve
     for record in reader.records() {
         match record {
             Ok(r) => {
-                let line = r.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+                let line = r
+                    .position()
+                    .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
                 if r.len() != header.len() {
-                    errors.push(file, line, format!("expected {} fields, found {}", header.len(), r.len()));
+                    errors.push(
+                        file,
+                        line,
+                        format!("expected {} fields, found {}", header.len(), r.len()),
+                    );
                 } else {
                     rows.push((line, r.iter().map(|s| s.trim().to_owned()).collect()));
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+                let line = e
+                    .position()
+                    .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
                 errors.push(file, line, format!("bad CSV: {e}"));
             }
         }
@@ -283,7 +352,11 @@ fn parse_csv(file: &str, text: &str, header: &[&str], errors: &mut Errors) -> Ve
 
 impl Dataset {
     /// Parses and checks everything; returns what to write, or every problem found.
-    pub(crate) fn validate(&self, tenant: &Tenant, existing: &Existing) -> Result<MasterData, AppError> {
+    pub(crate) fn validate(
+        &self,
+        tenant: &Tenant,
+        existing: &Existing,
+    ) -> Result<MasterData, AppError> {
         let mut errors = Errors(Vec::new());
         let mut data = MasterData::default();
 
@@ -296,13 +369,25 @@ impl Dataset {
                         code: DivisionCode::parse(&f[0])?,
                         name: f[1].clone(),
                         level: DivisionLevel::parse(&f[2])?,
-                        parent: if f[3].is_empty() { None } else { Some(DivisionCode::parse(&f[3]).map_err(|v| RuleViolation::new("parent_code", v.reason))?) },
+                        parent: if f[3].is_empty() {
+                            None
+                        } else {
+                            Some(
+                                DivisionCode::parse(&f[3])
+                                    .map_err(|v| RuleViolation::new("parent_code", v.reason))?,
+                            )
+                        },
                         kind: DivisionKind::parse(&f[4])?,
                     })
                 })();
                 match parsed {
                     Ok(d) => {
-                        errors.violations(DIVISIONS, line, &format!("division {}", d.code), d.validate());
+                        errors.violations(
+                            DIVISIONS,
+                            line,
+                            &format!("division {}", d.code),
+                            d.validate(),
+                        );
                         division_lines.push(line);
                         data.divisions.push(d);
                     }
@@ -312,21 +397,21 @@ impl Dataset {
             // Parents may also be already in the database.
             let mut tree = data.divisions.clone();
             for code in &existing.divisions {
-                if !tree.iter().any(|d| d.code.as_str() == code) {
-                    if let Ok(c) = DivisionCode::parse(code) {
-                        let level = c.implied_level();
-                        tree.push(Division {
-                            parent: c.implied_parent(),
-                            kind: match level {
-                                DivisionLevel::County => DivisionKind::County,
-                                DivisionLevel::Township => DivisionKind::Town,
-                                DivisionLevel::Village => DivisionKind::Village,
-                            },
-                            code: c,
-                            name: String::new(),
-                            level,
-                        });
-                    }
+                if !tree.iter().any(|d| d.code.as_str() == code)
+                    && let Ok(c) = DivisionCode::parse(code)
+                {
+                    let level = c.implied_level();
+                    tree.push(Division {
+                        parent: c.implied_parent(),
+                        kind: match level {
+                            DivisionLevel::County => DivisionKind::County,
+                            DivisionLevel::Township => DivisionKind::Town,
+                            DivisionLevel::Village => DivisionKind::Village,
+                        },
+                        code: c,
+                        name: String::new(),
+                        level,
+                    });
                 }
             }
             for (i, v) in check_tree(&tree, tenant.as_str()) {
@@ -335,7 +420,8 @@ impl Dataset {
             }
         }
         let division_known = |code: &str| {
-            existing.divisions.contains(code) || data.divisions.iter().any(|d| d.code.as_str() == code)
+            existing.divisions.contains(code)
+                || data.divisions.iter().any(|d| d.code.as_str() == code)
         };
 
         // Units.
@@ -355,10 +441,14 @@ impl Dataset {
                     Some(DivisionLevel::Village) => UnitKind::Village,
                     Some(_) => UnitKind::Township,
                 };
-                if let Some(d) = &division {
-                    if !division_known(d.as_str()) {
-                        errors.push(DEPARTMENTS, line, format!("unit {code}: division {d} is not a listed division"));
-                    }
+                if let Some(d) = &division
+                    && !division_known(d.as_str())
+                {
+                    errors.push(
+                        DEPARTMENTS,
+                        line,
+                        format!("unit {code}: division {d} is not a listed division"),
+                    );
                 }
                 if !unit_codes.insert(code.to_string()) {
                     errors.push(DEPARTMENTS, line, format!("unit {code} appears twice"));
@@ -374,11 +464,18 @@ impl Dataset {
                     kind,
                     division,
                 };
-                errors.violations(DEPARTMENTS, line, &format!("unit {}", unit.code), unit.validate());
+                errors.violations(
+                    DEPARTMENTS,
+                    line,
+                    &format!("unit {}", unit.code),
+                    unit.validate(),
+                );
                 data.units.push(unit);
             }
         }
-        let unit_known = |code: &UnitCode| existing.units.contains(code.as_str()) || unit_codes.contains(code.as_str());
+        let unit_known = |code: &UnitCode| {
+            existing.units.contains(code.as_str()) || unit_codes.contains(code.as_str())
+        };
 
         // Items.
         let mut item_codes = HashSet::new();
@@ -387,7 +484,14 @@ impl Dataset {
                 let label = format!("item {}", item.code);
                 errors.violations(CATALOG, line, &label, item.validate());
                 if !unit_known(&item.department) {
-                    errors.push(CATALOG, line, format!("{label}: department {} is not a listed unit", item.department));
+                    errors.push(
+                        CATALOG,
+                        line,
+                        format!(
+                            "{label}: department {} is not a listed unit",
+                            item.department
+                        ),
+                    );
                 }
                 if !item_codes.insert(item.code.to_string()) {
                     errors.push(CATALOG, line, format!("{label} appears twice"));
@@ -400,15 +504,30 @@ impl Dataset {
         if let Some(text) = &self.faq {
             let mut faqs = Vec::new();
             for (line, faq) in parse_json_array::<Faq>(FAQ, text, &mut errors) {
-                let label = format!("question `{}`", faq.question.chars().take(20).collect::<String>());
+                let label = format!(
+                    "question `{}`",
+                    faq.question.chars().take(20).collect::<String>()
+                );
                 errors.violations(FAQ, line, &label, faq.validate());
-                if let Some(code) = &faq.item_code {
-                    if !existing.items.contains(code.as_str()) && !item_codes.contains(code.as_str()) {
-                        errors.push(FAQ, line, format!("{label}: item {code} is not in the catalog"));
-                    }
+                if let Some(code) = &faq.item_code
+                    && !existing.items.contains(code.as_str())
+                    && !item_codes.contains(code.as_str())
+                {
+                    errors.push(
+                        FAQ,
+                        line,
+                        format!("{label}: item {code} is not in the catalog"),
+                    );
                 }
                 if !unit_known(&faq.department) {
-                    errors.push(FAQ, line, format!("{label}: department {} is not a listed unit", faq.department));
+                    errors.push(
+                        FAQ,
+                        line,
+                        format!(
+                            "{label}: department {} is not a listed unit",
+                            faq.department
+                        ),
+                    );
                 }
                 faqs.push(faq);
             }
@@ -428,7 +547,9 @@ impl Dataset {
                     data.calendars.push(year);
                 }
                 Err(e) => {
-                    let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].lines().count().max(1));
+                    let line = e.span().map_or(1, |s| {
+                        text[..s.start.min(text.len())].lines().count().max(1)
+                    });
                     errors.push(&file, line, format!("not a calendar: {}", e.message()));
                 }
             }
@@ -450,24 +571,49 @@ impl Dataset {
         w.write_record(DIVISION_HEADER).map_err(|e| internal(&e))?;
         for d in store.divisions(tenant).await? {
             let parent = d.parent.as_ref().map(DivisionCode::as_str).unwrap_or("");
-            w.write_record([d.code.as_str(), &d.name, d.level.as_str(), parent, d.kind.as_str()]).map_err(|e| internal(&e))?;
+            w.write_record([
+                d.code.as_str(),
+                &d.name,
+                d.level.as_str(),
+                parent,
+                d.kind.as_str(),
+            ])
+            .map_err(|e| internal(&e))?;
         }
-        set.divisions = Some(String::from_utf8(w.into_inner().map_err(|e| internal(&e))?).map_err(|e| internal(&e))?);
+        set.divisions = Some(
+            String::from_utf8(w.into_inner().map_err(|e| internal(&e))?)
+                .map_err(|e| internal(&e))?,
+        );
 
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(DEPARTMENT_HEADER).map_err(|e| internal(&e))?;
+        w.write_record(DEPARTMENT_HEADER)
+            .map_err(|e| internal(&e))?;
         for u in store.units(tenant).await? {
-            w.write_record([u.code.as_str(), &u.name_zh, &u.name_en, &u.short_zh, &u.duties_zh, &u.phone, &u.address])
-                .map_err(|e| internal(&e))?;
+            w.write_record([
+                u.code.as_str(),
+                &u.name_zh,
+                &u.name_en,
+                &u.short_zh,
+                &u.duties_zh,
+                &u.phone,
+                &u.address,
+            ])
+            .map_err(|e| internal(&e))?;
         }
-        set.departments = Some(String::from_utf8(w.into_inner().map_err(|e| internal(&e))?).map_err(|e| internal(&e))?);
+        set.departments = Some(
+            String::from_utf8(w.into_inner().map_err(|e| internal(&e))?)
+                .map_err(|e| internal(&e))?,
+        );
 
         let items = store.items(tenant).await?;
         set.catalog = Some(serde_json::to_string_pretty(&items).map_err(|e| internal(&e))? + "\n");
         let faqs = store.faqs(tenant).await?;
         set.faq = Some(serde_json::to_string_pretty(&faqs).map_err(|e| internal(&e))? + "\n");
         for year in store.calendar_years(tenant).await? {
-            set.calendars.insert(format!("cn-{}.toml", year.year), toml::to_string(&year).map_err(|e| internal(&e))?);
+            set.calendars.insert(
+                format!("cn-{}.toml", year.year),
+                toml::to_string(&year).map_err(|e| internal(&e))?,
+            );
         }
         Ok(set)
     }

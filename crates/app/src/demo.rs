@@ -13,8 +13,14 @@ pub fn demo_dataset() -> Dataset {
         catalog: Some(include_str!("../demo/qinghe/catalog.json").to_owned()),
         faq: Some(include_str!("../demo/qinghe/faq.json").to_owned()),
         calendars: BTreeMap::from([
-            ("cn-2025.toml".to_owned(), include_str!("../reference/calendar/cn-2025.toml").to_owned()),
-            ("cn-2026.toml".to_owned(), include_str!("../reference/calendar/cn-2026.toml").to_owned()),
+            (
+                "cn-2025.toml".to_owned(),
+                include_str!("../reference/calendar/cn-2025.toml").to_owned(),
+            ),
+            (
+                "cn-2026.toml".to_owned(),
+                include_str!("../reference/calendar/cn-2026.toml").to_owned(),
+            ),
         ]),
     }
 }

@@ -23,7 +23,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn not_found(what: &'static str, key: impl Into<String>) -> Self {
-        Self::NotFound { what, key: key.into() }
+        Self::NotFound {
+            what,
+            key: key.into(),
+        }
     }
 
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -12,10 +12,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use catalog::{DepartmentPage, ItemGuide, TownshipPage};
-pub use dataset::{Dataset, ImportReport, RowError, read_dir as read_dataset_dir, write_dir as write_dataset_dir};
+pub use dataset::{
+    Dataset, ImportReport, RowError, read_dir as read_dataset_dir, write_dir as write_dataset_dir,
+};
 pub use demo::demo_dataset;
 pub use error::AppError;
-pub use search::{SearchOutcome, SearchParams, MAX_QUERY_CHARS};
+pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
 pub use tongban_store::{Backend, ImportCounts, SearchMiss, Store, StoreError};
 
@@ -38,8 +40,18 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(store: Store, search: Arc<SearchIndex>, tenant: Tenant, clock: Arc<dyn Clock>) -> Self {
-        Self { store, search, tenant, clock }
+    pub fn new(
+        store: Store,
+        search: Arc<SearchIndex>,
+        tenant: Tenant,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            search,
+            tenant,
+            clock,
+        }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -73,7 +85,10 @@ impl App {
     pub async fn import(&self, dataset: &Dataset) -> Result<ImportCounts, AppError> {
         let existing = dataset::Existing::load(&self.store, &self.tenant).await?;
         let data = dataset.validate(&self.tenant, &existing)?;
-        let counts = self.store.import_master_data(&self.tenant, &data, self.now_ms()).await?;
+        let counts = self
+            .store
+            .import_master_data(&self.tenant, &data, self.now_ms())
+            .await?;
         self.reindex().await?;
         Ok(counts)
     }
@@ -87,6 +102,12 @@ impl App {
 /// The synonym table shipped with Tongban.
 pub fn reference_synonyms() -> Result<Synonyms, AppError> {
     Synonyms::parse(include_str!("../reference/synonyms.txt")).map_err(|errors| {
-        AppError::Internal(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        AppError::Internal(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })
 }

@@ -43,25 +43,48 @@ impl App {
         let (items, faqs) = tokio::task::spawn_blocking(move || {
             let items = search.search_items(&request)?;
             let faqs = if faq_limit > 0 && !request.text.is_empty() {
-                search.search_faqs(&request.text, &Filters { department: request.filters.department.clone(), ..Filters::default() }, faq_limit)?
+                search.search_faqs(
+                    &request.text,
+                    &Filters {
+                        department: request.filters.department.clone(),
+                        ..Filters::default()
+                    },
+                    faq_limit,
+                )?
             } else {
-                tongban_search::SearchResults { total: 0, hits: Vec::new() }
+                tongban_search::SearchResults {
+                    total: 0,
+                    hits: Vec::new(),
+                }
             };
             Ok::<_, AppError>((items, faqs))
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
 
-        if !query.is_empty() && items.total == 0 && faqs.total == 0 {
-            if let Err(e) = self.store.record_search_miss(&self.tenant, &query, self.now_ms()).await {
-                // Losing one record of demand is better than failing the resident's search.
-                tracing::warn!(error = %e, "could not record a search miss");
-            }
+        if !query.is_empty()
+            && items.total == 0
+            && faqs.total == 0
+            && let Err(e) = self
+                .store
+                .record_search_miss(&self.tenant, &query, self.now_ms())
+                .await
+        {
+            // Losing one record of demand is better than failing the resident's search.
+            tracing::warn!(error = %e, "could not record a search miss");
         }
-        Ok(SearchOutcome { query, total: items.total, items: items.hits, faqs: faqs.hits })
+        Ok(SearchOutcome {
+            query,
+            total: items.total,
+            items: items.hits,
+            faqs: faqs.hits,
+        })
     }
 
-    pub async fn search_misses(&self, limit: i64) -> Result<Vec<tongban_store::SearchMiss>, AppError> {
+    pub async fn search_misses(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<tongban_store::SearchMiss>, AppError> {
         Ok(self.store.search_misses(&self.tenant, limit).await?)
     }
 }

@@ -38,7 +38,10 @@ impl CalendarYear {
         let mut seen = BTreeSet::new();
         for d in &self.workdays {
             if d.year() != self.year {
-                errors.push(RuleViolation::new("workdays", format!("{d} is not in {}", self.year)));
+                errors.push(RuleViolation::new(
+                    "workdays",
+                    format!("{d} is not in {}", self.year),
+                ));
             }
             if !is_weekend(*d) {
                 errors.push(RuleViolation::new(
@@ -47,7 +50,10 @@ impl CalendarYear {
                 ));
             }
             if !seen.insert(*d) {
-                errors.push(RuleViolation::new("workdays", format!("{d} is listed twice")));
+                errors.push(RuleViolation::new(
+                    "workdays",
+                    format!("{d} is listed twice"),
+                ));
             }
         }
         for h in &self.holidays {
@@ -100,7 +106,11 @@ impl Calendar {
     }
 
     pub fn insert(&mut self, year: CalendarYear) {
-        let off = year.holidays.iter().flat_map(|h| h.dates.iter().copied()).collect();
+        let off = year
+            .holidays
+            .iter()
+            .flat_map(|h| h.dates.iter().copied())
+            .collect();
         let on = year.workdays.iter().copied().collect();
         self.years.insert(year.year, YearDays { off, on });
     }
@@ -123,7 +133,9 @@ impl Calendar {
         let mut day = start;
         let mut left = n;
         while left > 0 {
-            day = day.succ_opt().ok_or(CalendarError::YearMissing(day.year() + 1))?;
+            day = day
+                .succ_opt()
+                .ok_or(CalendarError::YearMissing(day.year() + 1))?;
             if self.is_working_day(day)? {
                 left -= 1;
             }
@@ -133,11 +145,17 @@ impl Calendar {
 
     /// Working days in the half-open range `(from, to]`: how many working days have passed
     /// between two dates. Zero when `to <= from`.
-    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<u32, CalendarError> {
+    pub fn working_days_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<u32, CalendarError> {
         let mut count = 0;
         let mut day = from;
         while day < to {
-            day = day.succ_opt().ok_or(CalendarError::YearMissing(day.year() + 1))?;
+            day = day
+                .succ_opt()
+                .ok_or(CalendarError::YearMissing(day.year() + 1))?;
             if self.is_working_day(day)? {
                 count += 1;
             }
@@ -161,14 +179,23 @@ mod tests {
             source: String::new(),
             source_url: String::new(),
             confidence: String::new(),
-            workdays: ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
-                .into_iter()
-                .map(d)
-                .collect(),
+            workdays: [
+                "2026-01-04",
+                "2026-02-14",
+                "2026-02-28",
+                "2026-05-09",
+                "2026-09-20",
+                "2026-10-10",
+            ]
+            .into_iter()
+            .map(d)
+            .collect(),
             holidays: vec![
                 Holiday {
                     name: "春节".into(),
-                    dates: (15..=23).map(|day| d(&format!("2026-02-{day:02}"))).collect(),
+                    dates: (15..=23)
+                        .map(|day| d(&format!("2026-02-{day:02}")))
+                        .collect(),
                 },
                 Holiday {
                     name: "国庆节".into(),
@@ -191,14 +218,23 @@ mod tests {
     fn counting_across_the_spring_festival_skips_the_whole_break() {
         let cal = Calendar::new([year_2026()]);
         // Fri 2/13 + 1 → Sat 2/14 (make-up day); + 2 → Tue 2/24, after the break.
-        assert_eq!(cal.add_working_days(d("2026-02-13"), 1), Ok(d("2026-02-14")));
-        assert_eq!(cal.add_working_days(d("2026-02-13"), 2), Ok(d("2026-02-24")));
+        assert_eq!(
+            cal.add_working_days(d("2026-02-13"), 1),
+            Ok(d("2026-02-14"))
+        );
+        assert_eq!(
+            cal.add_working_days(d("2026-02-13"), 2),
+            Ok(d("2026-02-24"))
+        );
     }
 
     #[test]
     fn counting_into_an_unpublished_year_is_an_error() {
         let cal = Calendar::new([year_2026()]);
-        assert_eq!(cal.add_working_days(d("2026-12-30"), 5), Err(CalendarError::YearMissing(2027)));
+        assert_eq!(
+            cal.add_working_days(d("2026-12-30"), 5),
+            Err(CalendarError::YearMissing(2027))
+        );
     }
 
     #[test]

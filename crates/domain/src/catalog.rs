@@ -24,7 +24,10 @@ impl ItemCode {
         } else {
             Err(RuleViolation::new(
                 "code",
-                format!("`{}` is not an item code: 4 to 40 letters, digits or '-'", code.chars().take(60).collect::<String>()),
+                format!(
+                    "`{}` is not an item code: 4 to 40 letters, digits or '-'",
+                    code.chars().take(60).collect::<String>()
+                ),
             ))
         }
     }
@@ -380,7 +383,10 @@ impl ServiceItem {
         if self.statutory_days > MAX_LIMIT_DAYS {
             errors.push(RuleViolation::new(
                 "statutory_days",
-                format!("{} is more than {MAX_LIMIT_DAYS} working days", self.statutory_days),
+                format!(
+                    "{} is more than {MAX_LIMIT_DAYS} working days",
+                    self.statutory_days
+                ),
             ));
         }
         if self.promised_days > self.statutory_days {
@@ -400,30 +406,47 @@ impl ServiceItem {
         }
         for (i, m) in self.materials.iter().enumerate() {
             if m.name.trim().is_empty() {
-                errors.push(RuleViolation::new(format!("materials[{i}].name"), "must not be empty"));
+                errors.push(RuleViolation::new(
+                    format!("materials[{i}].name"),
+                    "must not be empty",
+                ));
             }
             if m.count == 0 {
-                errors.push(RuleViolation::new(format!("materials[{i}].count"), "must be at least 1"));
+                errors.push(RuleViolation::new(
+                    format!("materials[{i}].count"),
+                    "must be at least 1",
+                ));
             }
         }
         if let Some(fee) = &self.fee {
             if !(fee.amount_yuan.is_finite() && fee.amount_yuan >= 0.0) {
-                errors.push(RuleViolation::new("fee.amount_yuan", "must be a non-negative amount"));
+                errors.push(RuleViolation::new(
+                    "fee.amount_yuan",
+                    "must be a non-negative amount",
+                ));
             }
             if fee.basis.trim().is_empty() {
-                errors.push(RuleViolation::new("fee.basis", "a fee must name its legal basis"));
+                errors.push(RuleViolation::new(
+                    "fee.basis",
+                    "a fee must name its legal basis",
+                ));
             }
         }
         let mut keys = HashSet::new();
         for (i, f) in self.form_fields.iter().enumerate() {
             let key_ok = !f.key.is_empty()
                 && f.key.len() <= 40
-                && f.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && f.key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 && f.key.as_bytes()[0].is_ascii_lowercase();
             if !key_ok {
                 errors.push(RuleViolation::new(
                     format!("form_fields[{i}].key"),
-                    format!("`{}` must be snake_case ASCII starting with a letter", f.key),
+                    format!(
+                        "`{}` must be snake_case ASCII starting with a letter",
+                        f.key
+                    ),
                 ));
             }
             if !keys.insert(f.key.as_str()) {
@@ -433,7 +456,10 @@ impl ServiceItem {
                 ));
             }
             if f.label.trim().is_empty() {
-                errors.push(RuleViolation::new(format!("form_fields[{i}].label"), "must not be empty"));
+                errors.push(RuleViolation::new(
+                    format!("form_fields[{i}].label"),
+                    "must not be empty",
+                ));
             }
             if f.field_type == FieldType::Select && f.options.is_empty() {
                 errors.push(RuleViolation::new(
@@ -449,10 +475,16 @@ impl ServiceItem {
             }
         }
         if self.steps.is_empty() || self.steps.iter().any(|s| s.trim().is_empty()) {
-            errors.push(RuleViolation::new("steps", "must list at least one non-empty step"));
+            errors.push(RuleViolation::new(
+                "steps",
+                "must list at least one non-empty step",
+            ));
         }
         if self.keywords.iter().any(|k| k.trim().is_empty()) {
-            errors.push(RuleViolation::new("keywords", "must not contain empty keywords"));
+            errors.push(RuleViolation::new(
+                "keywords",
+                "must not contain empty keywords",
+            ));
         }
         errors
     }
@@ -531,7 +563,10 @@ pub(crate) mod tests {
     #[test]
     fn online_level_out_of_range_is_a_deserialisation_error() {
         assert!(serde_json::from_str::<OnlineLevel>("5").is_err());
-        assert_eq!(serde_json::from_str::<OnlineLevel>("2").ok(), Some(OnlineLevel::OnlineSubmission));
+        assert_eq!(
+            serde_json::from_str::<OnlineLevel>("2").ok(),
+            Some(OnlineLevel::OnlineSubmission)
+        );
     }
 }
 

@@ -144,12 +144,15 @@ impl DivisionKind {
     }
 
     pub fn parse(s: &str) -> Result<Self, RuleViolation> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            RuleViolation::new(
-                "kind",
-                format!("`{s}` is not a division kind: expected 县, 镇, 乡, 街道, 村 or 社区"),
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                RuleViolation::new(
+                    "kind",
+                    format!("`{s}` is not a division kind: expected 县, 镇, 乡, 街道, 村 or 社区"),
+                )
+            })
     }
 
     /// The level a kind belongs to (a 镇 is a township, a 社区 a village-level unit).
@@ -194,7 +197,11 @@ impl Division {
         if self.kind.level() != self.level {
             errors.push(RuleViolation::new(
                 "kind",
-                format!("a {} is not at level {}", self.kind.as_str(), self.level.as_str()),
+                format!(
+                    "a {} is not at level {}",
+                    self.kind.as_str(),
+                    self.level.as_str()
+                ),
             ));
         }
         if self.parent != self.code.implied_parent() {
@@ -218,7 +225,10 @@ pub fn check_tree(divisions: &[Division], county: &str) -> Vec<(usize, RuleViola
     let mut seen = std::collections::HashSet::new();
     for (i, d) in divisions.iter().enumerate() {
         if !seen.insert(d.code.as_str()) {
-            errors.push((i, RuleViolation::new("code", format!("{} appears twice", d.code))));
+            errors.push((
+                i,
+                RuleViolation::new("code", format!("{} appears twice", d.code)),
+            ));
         }
         if d.code.county() != county {
             errors.push((
@@ -228,17 +238,20 @@ pub fn check_tree(divisions: &[Division], county: &str) -> Vec<(usize, RuleViola
         }
     }
     for (i, d) in divisions.iter().enumerate() {
-        if let Some(parent) = &d.parent {
-            if !seen.contains(parent.as_str()) {
-                errors.push((
-                    i,
-                    RuleViolation::new("parent_code", format!("{parent} is not a listed division")),
-                ));
-            }
+        if let Some(parent) = &d.parent
+            && !seen.contains(parent.as_str())
+        {
+            errors.push((
+                i,
+                RuleViolation::new("parent_code", format!("{parent} is not a listed division")),
+            ));
         }
     }
     if !divisions.iter().any(|d| d.level == DivisionLevel::County) && !divisions.is_empty() {
-        errors.push((0, RuleViolation::new("level", "the county itself is missing")));
+        errors.push((
+            0,
+            RuleViolation::new("level", "the county itself is missing"),
+        ));
     }
     errors
 }
@@ -247,7 +260,12 @@ pub fn check_tree(divisions: &[Division], county: &str) -> Vec<(usize, RuleViola
 mod tests {
     use super::*;
 
-    fn division(code: &str, level: DivisionLevel, parent: Option<&str>, kind: DivisionKind) -> Division {
+    fn division(
+        code: &str,
+        level: DivisionLevel,
+        parent: Option<&str>,
+        kind: DivisionKind,
+    ) -> Division {
         Division {
             code: DivisionCode(code.into()),
             name: "测试".into(),
@@ -261,15 +279,26 @@ mod tests {
     fn code_shape_implies_level_and_parent() {
         let v = DivisionCode(String::from("130534100256"));
         assert_eq!(v.implied_level(), DivisionLevel::Village);
-        assert_eq!(v.implied_parent().map(String::from).as_deref(), Some("130534100000"));
+        assert_eq!(
+            v.implied_parent().map(String::from).as_deref(),
+            Some("130534100000")
+        );
         let t = DivisionCode(String::from("130534100000"));
         assert_eq!(t.implied_level(), DivisionLevel::Township);
-        assert_eq!(t.implied_parent().map(String::from).as_deref(), Some("130534000000"));
+        assert_eq!(
+            t.implied_parent().map(String::from).as_deref(),
+            Some("130534000000")
+        );
     }
 
     #[test]
     fn a_village_filed_under_the_wrong_town_is_rejected() {
-        let d = division("130534100256", DivisionLevel::Village, Some("130534101000"), DivisionKind::Village);
+        let d = division(
+            "130534100256",
+            DivisionLevel::Village,
+            Some("130534101000"),
+            DivisionKind::Village,
+        );
         let errors = d.validate();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "parent_code");
@@ -277,15 +306,30 @@ mod tests {
 
     #[test]
     fn a_kind_at_the_wrong_level_is_rejected() {
-        let d = division("130534100000", DivisionLevel::Township, Some("130534000000"), DivisionKind::Village);
+        let d = division(
+            "130534100000",
+            DivisionLevel::Township,
+            Some("130534000000"),
+            DivisionKind::Village,
+        );
         assert_eq!(d.validate()[0].field, "kind");
     }
 
     #[test]
     fn a_tree_with_a_missing_parent_names_it() {
         let set = vec![
-            division("130534000000", DivisionLevel::County, None, DivisionKind::County),
-            division("130534101201", DivisionLevel::Village, Some("130534101000"), DivisionKind::Village),
+            division(
+                "130534000000",
+                DivisionLevel::County,
+                None,
+                DivisionKind::County,
+            ),
+            division(
+                "130534101201",
+                DivisionLevel::Village,
+                Some("130534101000"),
+                DivisionKind::Village,
+            ),
         ];
         let errors = check_tree(&set, "130534");
         assert_eq!(errors.len(), 1);

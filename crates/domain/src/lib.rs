@@ -14,8 +14,8 @@ pub mod unit;
 
 pub use calendar::{Calendar, CalendarError, CalendarYear};
 pub use catalog::{
-    Fee, FieldType, FormField, ItemCode, ItemSummary, ItemType, LifeEvent, Material, MaterialForm, OnlineLevel,
-    ServiceItem, ServiceLevel, Target,
+    Fee, FieldType, FormField, ItemCode, ItemSummary, ItemType, LifeEvent, Material, MaterialForm,
+    OnlineLevel, ServiceItem, ServiceLevel, Target,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use division::{Division, DivisionCode, DivisionKind, DivisionLevel};

@@ -14,13 +14,16 @@ pub struct Tenant(String);
 
 impl Tenant {
     pub fn parse(code: &str) -> Result<Self, RuleViolation> {
-        let ok = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && !code.ends_with("00");
+        let ok =
+            code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && !code.ends_with("00");
         if ok {
             Ok(Self(code.to_owned()))
         } else {
             Err(RuleViolation::new(
                 "tenant",
-                format!("`{code}` is not a county code: expected 6 digits (GB/T 2260) not ending in 00, e.g. 130534"),
+                format!(
+                    "`{code}` is not a county code: expected 6 digits (GB/T 2260) not ending in 00, e.g. 130534"
+                ),
             ))
         }
     }
@@ -64,6 +67,12 @@ mod tests {
         assert!(Tenant::parse("130500").is_err());
         assert!(Tenant::parse("13053").is_err());
         assert!(Tenant::parse("13053x").is_err());
-        assert_eq!(Tenant::parse("130534").map(|t| t.county_division()).ok().as_deref(), Some("130534000000"));
+        assert_eq!(
+            Tenant::parse("130534")
+                .map(|t| t.county_division())
+                .ok()
+                .as_deref(),
+            Some("130534000000")
+        );
     }
 }

@@ -37,7 +37,10 @@ mod tests {
 
     #[test]
     fn control_characters_and_extra_spaces_are_removed() {
-        assert_eq!(clean_line("  营业\u{0}执照\t\n 办理\u{3000} ", 100), "营业执照 办理");
+        assert_eq!(
+            clean_line("  营业\u{0}执照\t\n 办理\u{3000} ", 100),
+            "营业执照 办理"
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ impl UnitCode {
         } else {
             Err(RuleViolation::new(
                 "code",
-                format!("`{code}` is not a unit code: use digits, capital letters and '-', e.g. 130534-SPJ"),
+                format!(
+                    "`{code}` is not a unit code: use digits, capital letters and '-', e.g. 130534-SPJ"
+                ),
             ))
         }
     }

@@ -1,9 +1,7 @@
 //! Text analysis shared by indexing and querying, so both cut text the same way.
 
 use pinyin::ToPinyin;
-use tantivy::tokenizer::{
-    LowerCaser, NgramTokenizer, RemoveLongFilter, TextAnalyzer, TokenStream,
-};
+use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RemoveLongFilter, TextAnalyzer, TokenStream};
 use tantivy_jieba::JiebaTokenizer;
 
 pub const JIEBA: &str = "zh_jieba";
@@ -74,10 +72,65 @@ pub fn initials(text: &str) -> String {
 /// They are dropped from a query when it has other words, so they neither rank nor count as a
 /// match on their own.
 pub const INTENT_WORDS: &[&str] = &[
-    "怎么", "怎样", "如何", "咋", "咋办", "怎么办", "办理", "办", "申请", "需要", "什么", "哪里", "哪儿", "在哪",
-    "去", "要", "想", "我", "俺", "我们", "的", "了", "吗", "呢", "啊", "吧", "可以", "能", "能不能", "多久",
-    "多长时间", "多少", "钱", "时间", "流程", "手续", "材料", "哪些", "带", "有", "是", "请问", "你好", "一下",
-    "给", "和", "跟", "在", "到", "个", "这个", "那个", "还", "都", "就", "又", "需", "该", "应该",
+    "怎么",
+    "怎样",
+    "如何",
+    "咋",
+    "咋办",
+    "怎么办",
+    "办理",
+    "办",
+    "申请",
+    "需要",
+    "什么",
+    "哪里",
+    "哪儿",
+    "在哪",
+    "去",
+    "要",
+    "想",
+    "我",
+    "俺",
+    "我们",
+    "的",
+    "了",
+    "吗",
+    "呢",
+    "啊",
+    "吧",
+    "可以",
+    "能",
+    "能不能",
+    "多久",
+    "多长时间",
+    "多少",
+    "钱",
+    "时间",
+    "流程",
+    "手续",
+    "材料",
+    "哪些",
+    "带",
+    "有",
+    "是",
+    "请问",
+    "你好",
+    "一下",
+    "给",
+    "和",
+    "跟",
+    "在",
+    "到",
+    "个",
+    "这个",
+    "那个",
+    "还",
+    "都",
+    "就",
+    "又",
+    "需",
+    "该",
+    "应该",
 ];
 
 pub fn is_intent_word(w: &str) -> bool {

@@ -11,7 +11,9 @@ use tantivy::{Index, IndexReader, Order, ReloadPolicy, TantivyDocument};
 use tongban_domain::{Faq, ItemCode, ItemSummary, ServiceItem, UnitCode};
 
 use crate::SearchError;
-use crate::analysis::{BIGRAM, JIEBA, bigram_analyzer, full_pinyin, initials, jieba_analyzer, words};
+use crate::analysis::{
+    BIGRAM, JIEBA, bigram_analyzer, full_pinyin, initials, jieba_analyzer, words,
+};
 use crate::fields::Fields;
 use crate::query::{Filters, SearchKind, SearchRequest, SearchResults, filtered, text_query};
 use crate::synonyms::Synonyms;
@@ -62,17 +64,21 @@ impl SearchIndex {
     /// schema or is damaged: it is derived data).
     pub fn open_in_dir(dir: &Path) -> Result<Self, SearchError> {
         let (schema, fields) = Fields::schema();
-        std::fs::create_dir_all(dir).map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
         let open = || -> Result<Index, SearchError> {
-            let directory = MmapDirectory::open(dir).map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+            let directory = MmapDirectory::open(dir)
+                .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
             Ok(Index::open_or_create(directory, schema.clone())?)
         };
         let index = match open() {
             Ok(index) => index,
             Err(e) => {
                 tracing::warn!(error = %e, dir = %dir.display(), "search index unusable, recreating it");
-                std::fs::remove_dir_all(dir).map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
-                std::fs::create_dir_all(dir).map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+                std::fs::remove_dir_all(dir)
+                    .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
                 open()?
             }
         };
@@ -82,7 +88,10 @@ impl SearchIndex {
     fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
         index.tokenizers().register(JIEBA, jieba_analyzer());
         index.tokenizers().register(BIGRAM, bigram_analyzer()?);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
         Ok(Self {
             index,
             reader,
@@ -96,16 +105,26 @@ impl SearchIndex {
     pub fn rebuild(&self, input: IndexInput<'_>) -> Result<(), SearchError> {
         let f = &self.fields;
         let mut analyzer = jieba_analyzer();
-        let mut writer: tantivy::IndexWriter<TantivyDocument> = self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let mut writer: tantivy::IndexWriter<TantivyDocument> =
+            self.index.writer_with_num_threads(1, WRITER_MEMORY)?;
         writer.delete_all_documents()?;
 
         let mut questions: HashMap<&str, Vec<&str>> = HashMap::new();
         for faq in input.faqs {
             if let Some(code) = &faq.item_code {
-                questions.entry(code.as_str()).or_default().push(&faq.question);
+                questions
+                    .entry(code.as_str())
+                    .or_default()
+                    .push(&faq.question);
             }
         }
-        let unit_name = |code: &UnitCode| input.unit_names.get(code).cloned().unwrap_or_else(|| code.to_string());
+        let unit_name = |code: &UnitCode| {
+            input
+                .unit_names
+                .get(code)
+                .cloned()
+                .unwrap_or_else(|| code.to_string())
+        };
         let mut item_names: HashMap<&str, &str> = HashMap::new();
 
         for (position, item) in input.items.iter().enumerate() {
@@ -139,7 +158,8 @@ impl SearchIndex {
                 doc.add_text(f.target, t.as_str());
             }
             doc.add_text(f.item_type, item.item_type.as_str());
-            let summary = serde_json::to_string(&item.summary(&dept)).map_err(|e| SearchError::Corrupt(e.to_string()))?;
+            let summary = serde_json::to_string(&item.summary(&dept))
+                .map_err(|e| SearchError::Corrupt(e.to_string()))?;
             doc.add_text(f.summary, summary);
             writer.add_document(doc)?;
         }
@@ -165,7 +185,8 @@ impl SearchIndex {
                 department: faq.department.clone(),
                 score: 0.0,
             };
-            let summary = serde_json::to_string(&hit).map_err(|e| SearchError::Corrupt(e.to_string()))?;
+            let summary =
+                serde_json::to_string(&hit).map_err(|e| SearchError::Corrupt(e.to_string()))?;
             doc.add_text(f.summary, summary);
             writer.add_document(doc)?;
         }
@@ -185,11 +206,20 @@ impl SearchIndex {
     }
 
     fn synonyms(&self) -> Arc<Synonyms> {
-        self.synonyms.read().map(|s| Arc::clone(&s)).unwrap_or_default()
+        self.synonyms
+            .read()
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_default()
     }
 
     pub fn search_items(&self, req: &SearchRequest) -> Result<SearchResults<ItemHit>, SearchError> {
-        let hits = self.run(SearchKind::Items, &req.text, &req.filters, req.limit, req.offset)?;
+        let hits = self.run(
+            SearchKind::Items,
+            &req.text,
+            &req.filters,
+            req.limit,
+            req.offset,
+        )?;
         Ok(SearchResults {
             total: hits.total,
             hits: hits
@@ -204,7 +234,12 @@ impl SearchIndex {
         })
     }
 
-    pub fn search_faqs(&self, text: &str, filters: &Filters, limit: usize) -> Result<SearchResults<FaqHit>, SearchError> {
+    pub fn search_faqs(
+        &self,
+        text: &str,
+        filters: &Filters,
+        limit: usize,
+    ) -> Result<SearchResults<FaqHit>, SearchError> {
         let hits = self.run(SearchKind::Faqs, text, filters, limit, 0)?;
         Ok(SearchResults {
             total: hits.total,
@@ -236,11 +271,24 @@ impl SearchIndex {
         let query = filtered(f, kind, filters, scoring);
         let limit = limit.max(1);
         let (total, addresses): (usize, Vec<(f32, tantivy::DocAddress)>) = if ranked {
-            searcher.search(&query, &(Count, TopDocs::with_limit(limit).and_offset(offset).order_by_score()))?
+            searcher.search(
+                &query,
+                &(
+                    Count,
+                    TopDocs::with_limit(limit)
+                        .and_offset(offset)
+                        .order_by_score(),
+                ),
+            )?
         } else {
             let (total, docs) = searcher.search(
                 &query,
-                &(Count, TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<u64>("position", Order::Asc)),
+                &(
+                    Count,
+                    TopDocs::with_limit(limit)
+                        .and_offset(offset)
+                        .order_by_fast_field::<u64>("position", Order::Asc),
+                ),
             )?;
             (total, docs.into_iter().map(|(_, a)| (0.0, a)).collect())
         };
@@ -258,7 +306,12 @@ impl SearchIndex {
 }
 
 /// Exact, pinyin and initials terms for whole phrases and for each of their words.
-fn add_phrases(doc: &mut TantivyDocument, f: &Fields, analyzer: &mut tantivy::tokenizer::TextAnalyzer, phrases: &[&str]) {
+fn add_phrases(
+    doc: &mut TantivyDocument,
+    f: &Fields,
+    analyzer: &mut tantivy::tokenizer::TextAnalyzer,
+    phrases: &[&str],
+) {
     let mut seen = std::collections::HashSet::new();
     for phrase in phrases {
         let lower = phrase.to_lowercase();

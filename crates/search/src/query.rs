@@ -92,7 +92,11 @@ pub(crate) fn text_query(
 
     let all_words = words(analyzer, &lower);
     let content: Vec<&String> = all_words.iter().filter(|w| !is_intent_word(w)).collect();
-    let chosen: Vec<&String> = if content.is_empty() { all_words.iter().collect() } else { content };
+    let chosen: Vec<&String> = if content.is_empty() {
+        all_words.iter().collect()
+    } else {
+        content
+    };
     for w in &chosen {
         clauses.push(boosted(term(f.name, w), NAME));
         clauses.push(boosted(term(f.keywords, w), KEYWORDS));
@@ -104,7 +108,11 @@ pub(crate) fn text_query(
     }
 
     let mut expansions: Vec<&str> = Vec::new();
-    for w in chosen.iter().map(|w| w.as_str()).chain(synonyms.contained_in(&compact)) {
+    for w in chosen
+        .iter()
+        .map(|w| w.as_str())
+        .chain(synonyms.contained_in(&compact))
+    {
         for s in synonyms.of(w) {
             if !expansions.contains(&s) && !chosen.iter().any(|c| c.as_str() == s) {
                 expansions.push(s);
@@ -127,8 +135,11 @@ pub(crate) fn text_query(
         clauses.push(boosted(term(f.initials, &compact), INITIALS));
         clauses.push(boosted(term(f.pinyin, &compact), INITIALS));
         let prefix = |field| {
-            Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(field, &compact), 0, false))
-                as Box<dyn Query>
+            Box::new(FuzzyTermQuery::new_prefix(
+                Term::from_field_text(field, &compact),
+                0,
+                false,
+            )) as Box<dyn Query>
         };
         clauses.push(boosted(prefix(f.initials), INITIALS / 2.0));
         if compact.len() >= 4 {

@@ -48,18 +48,29 @@ impl Synonyms {
             }
             out.groups.push(words);
         }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The other words of the group `word` belongs to.
     pub fn of(&self, word: &str) -> impl Iterator<Item = &str> {
-        let group = self.by_word.get(word).map(|g| self.groups[*g].as_slice()).unwrap_or(&[]);
+        let group = self
+            .by_word
+            .get(word)
+            .map(|g| self.groups[*g].as_slice())
+            .unwrap_or(&[]);
         group.iter().map(String::as_str).filter(move |w| *w != word)
     }
 
     /// Every group word found inside `text`, longest first (for queries jieba cuts differently).
     pub fn contained_in<'a>(&'a self, text: &'a str) -> impl Iterator<Item = &'a str> {
-        self.by_word.keys().map(String::as_str).filter(move |w| w.chars().count() >= 2 && text.contains(*w))
+        self.by_word
+            .keys()
+            .map(String::as_str)
+            .filter(move |w| w.chars().count() >= 2 && text.contains(*w))
     }
 }
 

@@ -114,7 +114,10 @@ impl Store {
 
         let mut faq_count = 0;
         if let Some(faqs) = &data.faqs {
-            sqlx::query("DELETE FROM faqs WHERE tenant = $1").bind(t).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM faqs WHERE tenant = $1")
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
             for (position, f) in faqs.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO faqs (tenant, position, question, answer, item_code, department_code) \
@@ -175,7 +178,11 @@ impl Store {
         rows.iter().map(division_from_row).collect()
     }
 
-    pub async fn division(&self, tenant: &Tenant, code: &str) -> Result<Option<Division>, StoreError> {
+    pub async fn division(
+        &self,
+        tenant: &Tenant,
+        code: &str,
+    ) -> Result<Option<Division>, StoreError> {
         let row = sqlx::query(
             "SELECT code, name, level, parent_code, kind FROM divisions WHERE tenant = $1 AND code = $2",
         )
@@ -210,14 +217,20 @@ impl Store {
     }
 
     pub async fn items(&self, tenant: &Tenant) -> Result<Vec<ServiceItem>, StoreError> {
-        let rows = sqlx::query("SELECT document FROM service_items WHERE tenant = $1 ORDER BY position, code")
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT document FROM service_items WHERE tenant = $1 ORDER BY position, code",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(item_from_row).collect()
     }
 
-    pub async fn items_of_department(&self, tenant: &Tenant, department: &str) -> Result<Vec<ServiceItem>, StoreError> {
+    pub async fn items_of_department(
+        &self,
+        tenant: &Tenant,
+        department: &str,
+    ) -> Result<Vec<ServiceItem>, StoreError> {
         let rows = sqlx::query(
             "SELECT document FROM service_items WHERE tenant = $1 AND department_code = $2 ORDER BY position, code",
         )
@@ -239,7 +252,11 @@ impl Store {
         rows.iter().map(item_from_row).collect()
     }
 
-    pub async fn item(&self, tenant: &Tenant, code: &str) -> Result<Option<ServiceItem>, StoreError> {
+    pub async fn item(
+        &self,
+        tenant: &Tenant,
+        code: &str,
+    ) -> Result<Option<ServiceItem>, StoreError> {
         let row = sqlx::query("SELECT document FROM service_items WHERE tenant = $1 AND code = $2")
             .bind(tenant.as_str())
             .bind(code)
@@ -270,10 +287,11 @@ impl Store {
     }
 
     pub async fn calendar_years(&self, tenant: &Tenant) -> Result<Vec<CalendarYear>, StoreError> {
-        let rows = sqlx::query("SELECT document FROM calendar_years WHERE tenant = $1 ORDER BY year")
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT document FROM calendar_years WHERE tenant = $1 ORDER BY year")
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 let doc: String = r.try_get("document")?;
@@ -293,7 +311,11 @@ fn division_from_row(row: &AnyRow) -> Result<Division, StoreError> {
         code: DivisionCode::parse(&code).map_err(bad)?,
         name: row.try_get("name")?,
         level: DivisionLevel::parse(&level).map_err(bad)?,
-        parent: parent.as_deref().map(DivisionCode::parse).transpose().map_err(bad)?,
+        parent: parent
+            .as_deref()
+            .map(DivisionCode::parse)
+            .transpose()
+            .map_err(bad)?,
         kind: DivisionKind::parse(&kind).map_err(bad)?,
     })
 }
@@ -311,8 +333,13 @@ fn unit_from_row(row: &AnyRow) -> Result<OrgUnit, StoreError> {
         duties_zh: row.try_get("duties_zh")?,
         phone: row.try_get("phone")?,
         address: row.try_get("address")?,
-        kind: UnitKind::parse(&kind).ok_or_else(|| corrupt(format!("unit {code}"), format!("kind {kind}")))?,
-        division: division.as_deref().map(DivisionCode::parse).transpose().map_err(bad)?,
+        kind: UnitKind::parse(&kind)
+            .ok_or_else(|| corrupt(format!("unit {code}"), format!("kind {kind}")))?,
+        division: division
+            .as_deref()
+            .map(DivisionCode::parse)
+            .transpose()
+            .map_err(bad)?,
     })
 }
 
@@ -327,7 +354,11 @@ fn faq_from_row(row: &AnyRow) -> Result<Faq, StoreError> {
     Ok(Faq {
         question: row.try_get("question")?,
         answer: row.try_get("answer")?,
-        item_code: item.as_deref().map(ItemCode::parse).transpose().map_err(|e| corrupt("faq", e))?,
+        item_code: item
+            .as_deref()
+            .map(ItemCode::parse)
+            .transpose()
+            .map_err(|e| corrupt("faq", e))?,
         department: UnitCode::parse(&dept).map_err(|e| corrupt("faq", e))?,
     })
 }

@@ -20,7 +20,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db)
-                if db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation() =>
+                if db.is_unique_violation()
+                    || db.is_foreign_key_violation()
+                    || db.is_check_violation() =>
             {
                 Self::Constraint(db.message().to_owned())
             }

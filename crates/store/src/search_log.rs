@@ -14,7 +14,12 @@ pub struct SearchMiss {
 }
 
 impl Store {
-    pub async fn record_search_miss(&self, tenant: &Tenant, query: &str, at_ms: i64) -> Result<(), StoreError> {
+    pub async fn record_search_miss(
+        &self,
+        tenant: &Tenant,
+        query: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO search_misses (tenant, query, times, first_at, last_at) VALUES ($1, $2, 1, $3, $3) \
              ON CONFLICT (tenant, query) DO UPDATE SET times = search_misses.times + 1, last_at = excluded.last_at",
@@ -28,7 +33,11 @@ impl Store {
     }
 
     /// The most frequent misses first.
-    pub async fn search_misses(&self, tenant: &Tenant, limit: i64) -> Result<Vec<SearchMiss>, StoreError> {
+    pub async fn search_misses(
+        &self,
+        tenant: &Tenant,
+        limit: i64,
+    ) -> Result<Vec<SearchMiss>, StoreError> {
         let rows = sqlx::query(
             "SELECT query, times, first_at, last_at FROM search_misses WHERE tenant = $1 \
              ORDER BY times DESC, last_at DESC LIMIT $2",

@@ -42,11 +42,15 @@ impl TestResponse {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -63,7 +67,12 @@ fn unique_suffix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
 }
 
 /// The PostgreSQL URL for tests, or `None` to skip. Under CI (`CI=true`) a missing server is a
@@ -86,34 +95,53 @@ impl TestApp {
     pub async fn empty(backend: Backend) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let (url, pg_schema) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let base = postgres_url()?;
                 let schema = format!("tb_test_{}", unique_suffix());
-                let admin = Store::connect(&base, 1).await.unwrap_or_else(|e| panic!("{e}"));
+                let admin = Store::connect(&base, 1)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
                 admin
                     .execute_admin(&format!("CREATE SCHEMA {schema}"))
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 admin.close().await;
                 let sep = if base.contains('?') { '&' } else { '?' };
-                (format!("{base}{sep}options=-c%20search_path%3D{schema}"), Some((base, schema)))
+                (
+                    format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                    Some((base, schema)),
+                )
             }
         };
-        let store = Store::connect(&url, 4).await.unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::connect(&url, 4)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
         let search = Arc::new(SearchIndex::in_memory().unwrap_or_else(|e| panic!("{e}")));
         let clock = Arc::new(FixedClock::new(default_now()));
         let tenant = Tenant::parse("130534").unwrap_or_else(|e| panic!("{e}"));
         let app = App::new(store, search, tenant, clock.clone());
         let router = tongban_web::router(app.clone());
-        Some(Self { app, router, clock, _dir: dir, pg_schema })
+        Some(Self {
+            app,
+            router,
+            clock,
+            _dir: dir,
+            pg_schema,
+        })
     }
 
     /// The application with the Qinghe demo catalog imported and indexed.
     pub async fn demo(backend: Backend) -> Option<Self> {
         let t = Self::empty(backend).await?;
-        t.app.import(&demo_dataset()).await.unwrap_or_else(|e| panic!("{e}"));
+        t.app
+            .import(&demo_dataset())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         Some(t)
     }
 
@@ -122,7 +150,12 @@ impl TestApp {
     }
 
     pub async fn request(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {});
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
@@ -131,7 +164,11 @@ impl TestApp {
             .await
             .map(|b| b.to_bytes().to_vec())
             .unwrap_or_default();
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {
@@ -143,7 +180,9 @@ impl TestApp {
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let request = builder.body(Body::empty()).unwrap_or_else(|e| panic!("bad test request {uri}: {e}"));
+        let request = builder
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("bad test request {uri}: {e}"));
         self.request(request).await
     }
 }
@@ -153,11 +192,15 @@ impl Drop for TestApp {
         if let Some((base, schema)) = self.pg_schema.take() {
             // Drop runs outside async context: clean up on a thread with its own runtime.
             let handle = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(admin) = Store::connect(&base, 1).await {
-                            let _ = admin.execute_admin(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+                            let _ = admin
+                                .execute_admin(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                                .await;
                             admin.close().await;
                         }
                     });

@@ -74,7 +74,12 @@ impl Settings {
 pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Settings, String> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
     match file {
-        Some(path) if !path.exists() => return Err(format!("configuration file {} does not exist", path.display())),
+        Some(path) if !path.exists() => {
+            return Err(format!(
+                "configuration file {} does not exist",
+                path.display()
+            ));
+        }
         Some(path) => figment = figment.merge(Toml::file_exact(path)),
         None => figment = figment.merge(Toml::file("tongban.toml")),
     }
@@ -96,11 +101,21 @@ fn validate(c: Config) -> Result<Settings, String> {
     let listen = c
         .listen
         .parse::<SocketAddr>()
-        .map_err(|_| errors.push(format!("listen: `{}` is not an address like 127.0.0.1:8080", c.listen)))
+        .map_err(|_| {
+            errors.push(format!(
+                "listen: `{}` is not an address like 127.0.0.1:8080",
+                c.listen
+            ))
+        })
         .ok();
-    let tenant = Tenant::parse(&c.tenant).map_err(|e| errors.push(e.to_string())).ok();
+    let tenant = Tenant::parse(&c.tenant)
+        .map_err(|e| errors.push(e.to_string()))
+        .ok();
     if !(1..=200).contains(&c.max_connections) {
-        errors.push(format!("max_connections: {} is outside 1..=200", c.max_connections));
+        errors.push(format!(
+            "max_connections: {} is outside 1..=200",
+            c.max_connections
+        ));
     }
     let json_logs = match c.log_format.as_str() {
         "text" => false,
@@ -111,7 +126,10 @@ fn validate(c: Config) -> Result<Settings, String> {
         }
     };
     if tracing_subscriber::EnvFilter::try_new(&c.log).is_err() {
-        errors.push(format!("log: `{}` is not a log filter such as info or tongban=debug", c.log));
+        errors.push(format!(
+            "log: `{}` is not a log filter such as info or tongban=debug",
+            c.log
+        ));
     }
     if c.data_dir.as_os_str().is_empty() {
         errors.push("data_dir: must not be empty".into());
@@ -134,7 +152,11 @@ fn validate(c: Config) -> Result<Settings, String> {
             log: c.log,
             json_logs,
         }),
-        _ => Err(errors.into_iter().map(|e| format!("configuration error: {e}")).collect::<Vec<_>>().join("\n")),
+        _ => Err(errors
+            .into_iter()
+            .map(|e| format!("configuration error: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n")),
     }
 }
 
@@ -153,7 +175,13 @@ mod tests {
             ..Config::default()
         };
         let message = validate(c).err().unwrap_or_default();
-        for needle in ["listen", "tenant", "max_connections", "log_format", "database_url"] {
+        for needle in [
+            "listen",
+            "tenant",
+            "max_connections",
+            "log_format",
+            "database_url",
+        ] {
             assert!(message.contains(needle), "{needle} missing in {message}");
         }
     }

@@ -13,7 +13,11 @@ use tongban_domain::SystemClock;
 use crate::config::{Overrides, Settings};
 
 #[derive(Debug, Parser)]
-#[command(name = "tongban", version, about = "Tongban (通办): one-stop county government services")]
+#[command(
+    name = "tongban",
+    version,
+    about = "Tongban (通办): one-stop county government services"
+)]
 struct Cli {
     /// Configuration file (default: ./tongban.toml if present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -51,8 +55,11 @@ enum Command {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.json_logs {
         builder.json().init();
     } else {
@@ -66,29 +73,36 @@ async fn open(settings: &Settings) -> anyhow::Result<App> {
     let store = Store::connect(&settings.database_url, settings.max_connections).await?;
     store.migrate().await?;
     let index = SearchIndex::open_in_dir(&settings.index_dir())?;
-    Ok(App::new(store, Arc::new(index), settings.tenant.clone(), Arc::new(SystemClock)))
+    Ok(App::new(
+        store,
+        Arc::new(index),
+        settings.tenant.clone(),
+        Arc::new(SystemClock),
+    ))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Listens for SIGTERM and SIGINT from the moment it is called, so a signal that arrives
+/// right after start-up still shuts down gracefully.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
@@ -105,11 +119,14 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     tracing::info!(%addr, backend = app.store.backend().as_str(), ready_ms = started.elapsed().as_millis() as u64, "ready");
     // The first line on stdout is the address, for people and for scripts that start us.
     println!("Tongban is listening on http://{addr}/");
     let router = tongban_web::router(app.clone());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     app.store.close().await;
     Ok(())
 }
@@ -121,7 +138,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = config::load(
         cli.config.as_deref(),
-        Overrides { listen, data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() },
+        Overrides {
+            listen,
+            data_dir: cli.data_dir.clone(),
+            database_url: cli.database_url.clone(),
+        },
     )
     .map_err(anyhow::Error::msg)?;
     init_logging(&settings);
@@ -159,7 +180,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -123,13 +123,25 @@ backend_tests! {
 
 #[tokio::test]
 async fn openapi_document_is_stable_and_lists_every_route() {
-    let Some(app) = TestApp::demo(Backend::Sqlite).await else { return };
+    let Some(app) = TestApp::demo(Backend::Sqlite).await else {
+        return;
+    };
     let r = app.get("/api/openapi.json").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), "application/json");
     let doc = r.json();
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
-    for path in ["/api/v1/items", "/api/v1/items/{code}", "/api/v1/divisions", "/api/v1/units", "/api/v1/faqs"] {
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for path in [
+        "/api/v1/items",
+        "/api/v1/items/{code}",
+        "/api/v1/divisions",
+        "/api/v1/units",
+        "/api/v1/faqs",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     insta::assert_json_snapshot!("openapi", doc);

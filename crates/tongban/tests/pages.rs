@@ -67,34 +67,59 @@ backend_tests! {
 
 #[tokio::test]
 async fn english_switch_persists_in_a_cookie_and_translates_the_interface() {
-    let Some(app) = TestApp::demo(Backend::Sqlite).await else { return };
-    let r = app.get("/prefs/lang?set=en&back=%2Fitems%2F1305340101001").await;
+    let Some(app) = TestApp::demo(Backend::Sqlite).await else {
+        return;
+    };
+    let r = app
+        .get("/prefs/lang?set=en&back=%2Fitems%2F1305340101001")
+        .await;
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), "/items/1305340101001");
     let cookie = r.header("set-cookie").to_owned();
-    assert!(cookie.starts_with("tb_lang=en") && cookie.contains("Max-Age=") && cookie.contains("SameSite=Lax"));
-    let html = app.get_with("/items/1305340101001", &[("cookie", "tb_lang=en")]).await.text();
+    assert!(
+        cookie.starts_with("tb_lang=en")
+            && cookie.contains("Max-Age=")
+            && cookie.contains("SameSite=Lax")
+    );
+    let html = app
+        .get_with("/items/1305340101001", &[("cookie", "tb_lang=en")])
+        .await
+        .text();
     assert!(html.contains(r#"<html lang="en""#));
-    assert!(html.contains("Documents to bring") && html.contains("No visit") || html.contains("None: fully online"));
+    assert!(
+        html.contains("Documents to bring") && html.contains("No visit")
+            || html.contains("None: fully online")
+    );
     let zh = app.get("/items/1305340101001").await.text();
     assert!(zh.contains("申请材料"));
 }
 
 #[tokio::test]
 async fn elderly_mode_switch_persists_and_marks_the_page() {
-    let Some(app) = TestApp::demo(Backend::Sqlite).await else { return };
+    let Some(app) = TestApp::demo(Backend::Sqlite).await else {
+        return;
+    };
     let r = app.get("/prefs/care?set=on&back=%2F").await;
     assert_eq!(r.status, 303);
     assert!(r.header("set-cookie").starts_with("tb_care=1"));
     let html = app.get_with("/", &[("cookie", "tb_care=1")]).await.text();
     assert!(html.contains(r#"class="care""#));
-    assert!(!html.contains("main-nav"), "elderly mode simplifies navigation");
+    assert!(
+        !html.contains("main-nav"),
+        "elderly mode simplifies navigation"
+    );
 }
 
 #[tokio::test]
 async fn preference_switches_never_redirect_off_site() {
-    let Some(app) = TestApp::demo(Backend::Sqlite).await else { return };
-    for back in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "%2F%5Cevil.example"] {
+    let Some(app) = TestApp::demo(Backend::Sqlite).await else {
+        return;
+    };
+    for back in [
+        "https%3A%2F%2Fevil.example",
+        "%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+    ] {
         let r = app.get(&format!("/prefs/lang?set=en&back={back}")).await;
         assert_eq!(r.header("location"), "/", "{back}");
     }
@@ -102,14 +127,23 @@ async fn preference_switches_never_redirect_off_site() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let Some(app) = TestApp::demo(Backend::Sqlite).await else { return };
+    let Some(app) = TestApp::demo(Backend::Sqlite).await else {
+        return;
+    };
     for path in ["/", "/api/v1/items", "/nowhere", "/static/app.css"] {
         let r = app.get(path).await;
         let csp = r.header("content-security-policy");
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert_eq!(r.header("x-content-type-options"), "nosniff", "{path}");
-        assert_eq!(r.header("referrer-policy"), "strict-origin-when-cross-origin", "{path}");
+        assert_eq!(
+            r.header("referrer-policy"),
+            "strict-origin-when-cross-origin",
+            "{path}"
+        );
     }
     // No inline script anywhere in the pages.
     let html = app.get("/").await.text();
@@ -118,7 +152,9 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn pages_are_gzipped_and_static_assets_cached_for_a_year() {
-    let Some(app) = TestApp::demo(Backend::Sqlite).await else { return };
+    let Some(app) = TestApp::demo(Backend::Sqlite).await else {
+        return;
+    };
     let r = app.get_with("/", &[("accept-encoding", "gzip")]).await;
     assert_eq!(r.header("content-encoding"), "gzip");
     let html = app.get("/").await.text();
@@ -132,6 +168,11 @@ async fn pages_are_gzipped_and_static_assets_cached_for_a_year() {
     assert_eq!(css.status, 200);
     assert!(css.header("cache-control").contains("immutable"));
     assert!(css.header("content-type").starts_with("text/css"));
-    assert!(!app.get("/static/app.css").await.header("cache-control").contains("immutable"));
+    assert!(
+        !app.get("/static/app.css")
+            .await
+            .header("cache-control")
+            .contains("immutable")
+    );
     assert_eq!(app.get("/static/secret.txt").await.status, 404);
 }

@@ -4,17 +4,29 @@ use tongban_testkit::{TestApp, backend_tests};
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 async fn search_names(app: &TestApp, q: &str) -> (u64, Vec<String>) {
-    let r = app.get(&format!("/api/v1/items?limit=10&q={}", enc(q))).await;
+    let r = app
+        .get(&format!("/api/v1/items?limit=10&q={}", enc(q)))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let body = r.json();
     let names = body["items"]
         .as_array()
-        .map(|a| a.iter().filter_map(|i| i["name"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["name"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     (body["total"].as_u64().unwrap_or(0), names)
 }

@@ -15,10 +15,26 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { name: "app.css", mime: "text/css; charset=utf-8", body: include_bytes!("../static/app.css") },
-    Asset { name: "app.js", mime: "text/javascript; charset=utf-8", body: include_bytes!("../static/app.js") },
-    Asset { name: "icon.svg", mime: "image/svg+xml", body: include_bytes!("../static/icon.svg") },
-    Asset { name: "manifest.webmanifest", mime: "application/manifest+json", body: include_bytes!("../static/manifest.webmanifest") },
+    Asset {
+        name: "app.css",
+        mime: "text/css; charset=utf-8",
+        body: include_bytes!("../static/app.css"),
+    },
+    Asset {
+        name: "app.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/app.js"),
+    },
+    Asset {
+        name: "icon.svg",
+        mime: "image/svg+xml",
+        body: include_bytes!("../static/icon.svg"),
+    },
+    Asset {
+        name: "manifest.webmanifest",
+        mime: "application/manifest+json",
+        body: include_bytes!("../static/manifest.webmanifest"),
+    },
 ];
 
 /// FNV-1a: stable across builds and platforms, enough to tell versions apart.
@@ -31,7 +47,8 @@ fn hash(bytes: &[u8]) -> String {
     format!("{:012x}", h & 0xffff_ffff_ffff)
 }
 
-static VERSIONS: LazyLock<Vec<String>> = LazyLock::new(|| ASSETS.iter().map(|a| hash(a.body)).collect());
+static VERSIONS: LazyLock<Vec<String>> =
+    LazyLock::new(|| ASSETS.iter().map(|a| hash(a.body)).collect());
 
 /// The versioned URL of an asset, for templates.
 pub fn url(name: &str) -> String {

@@ -72,7 +72,13 @@ impl ApiDocs {
     pub fn new(doc: &OpenApi) -> Self {
         let mut operations = Vec::new();
         for (path, item) in &doc.paths.paths {
-            for (method, op) in [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("DELETE", &item.delete), ("PATCH", &item.patch)] {
+            for (method, op) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
                 if let Some(op) = op {
                     operations.push(view(method, path, op));
                 }

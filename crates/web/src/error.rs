@@ -28,7 +28,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_parameter(lang: Lang, name: &str, detail_zh: &str, detail_en: &str) -> Self {
@@ -39,7 +43,13 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
     }
 
-    pub fn not_found(lang: Lang, code: &'static str, what_zh: &str, what_en: &str, key: &str) -> Self {
+    pub fn not_found(
+        lang: Lang,
+        code: &'static str,
+        what_zh: &str,
+        what_en: &str,
+        key: &str,
+    ) -> Self {
         let key: String = key.chars().take(64).collect();
         let message = match lang {
             Lang::Zh => format!("未找到{what_zh}“{key}”"),
@@ -60,8 +70,14 @@ impl ApiError {
                 };
                 Self::not_found(lang, code, zh, what, &key)
             }
-            AppError::Invalid { field, reason } => Self::bad_parameter(lang, &field, &reason, &reason),
-            AppError::Import(report) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "import_invalid", report.to_string()),
+            AppError::Invalid { field, reason } => {
+                Self::bad_parameter(lang, &field, &reason, &reason)
+            }
+            AppError::Import(report) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "import_invalid",
+                report.to_string(),
+            ),
             other => {
                 tracing::error!(error = %other, "request failed");
                 let message = match lang {
@@ -78,7 +94,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(ErrorBody { code: self.code.to_owned(), message: self.message }),
+            Json(ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+            }),
         )
             .into_response()
     }

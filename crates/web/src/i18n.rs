@@ -59,7 +59,11 @@ impl Lang {
                 let mut pieces = part.split(';');
                 let lang = Self::parse(pieces.next()?)?;
                 let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                    .find_map(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.parse::<f32>().ok())
+                    })
                     .unwrap_or(1.0);
                 Some((q, lang))
             })
@@ -115,8 +119,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_preferred_supported_language() {
-        assert_eq!(Lang::from_accept_language("fr;q=1, en-GB;q=0.8, zh;q=0.5"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Some(Lang::Zh));
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1, en-GB;q=0.8, zh;q=0.5"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Some(Lang::Zh)
+        );
         assert_eq!(Lang::from_accept_language("de"), None);
     }
 }

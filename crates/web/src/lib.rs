@@ -61,13 +61,20 @@ pub fn router(app: App) -> Router {
     }
     router
         .layer(CompressionLayer::new().gzip(true))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
 }
 
 async fn openapi_json(State(docs): State<Arc<docs::ApiDocs>>) -> Response {
-    ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], docs.json.clone()).into_response()
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        docs.json.clone(),
+    )
+        .into_response()
 }
 
 /// Liveness: the process answers.

@@ -45,7 +45,14 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub fn parse_number(lang: Lang, name: &str, raw: Option<&str>, default: usize, min: usize, max: usize) -> Result<usize, ApiError> {
+pub fn parse_number(
+    lang: Lang,
+    name: &str,
+    raw: Option<&str>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
     let Some(raw) = raw else { return Ok(default) };
     match raw.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -75,47 +82,89 @@ impl ItemsQuery {
         let department = present(&self.department)
             .map(|d| {
                 UnitCode::parse(d).map_err(|_| {
-                    ApiError::bad_parameter(lang, "department", "不是有效的部门编码，如 130534-SPJ", "is not a unit code such as 130534-SPJ")
+                    ApiError::bad_parameter(
+                        lang,
+                        "department",
+                        "不是有效的部门编码，如 130534-SPJ",
+                        "is not a unit code such as 130534-SPJ",
+                    )
                 })
             })
             .transpose()?;
         let level = present(&self.level)
             .map(|l| {
                 ServiceLevel::parse(l).ok_or_else(|| {
-                    ApiError::bad_parameter(lang, "level", "应为 county、township 或 village", "must be county, township or village")
+                    ApiError::bad_parameter(
+                        lang,
+                        "level",
+                        "应为 county、township 或 village",
+                        "must be county, township or village",
+                    )
                 })
             })
             .transpose()?;
         let life_event = present(&self.event)
             .map(|e| {
                 parse_life_event(e).ok_or_else(|| {
-                    let slugs = LifeEvent::ALL.iter().map(|e| e.slug()).collect::<Vec<_>>().join(", ");
-                    ApiError::bad_parameter(lang, "event", &format!("应为以下之一：{}", LifeEvent::expected()), &format!("must be one of {slugs}"))
+                    let slugs = LifeEvent::ALL
+                        .iter()
+                        .map(|e| e.slug())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    ApiError::bad_parameter(
+                        lang,
+                        "event",
+                        &format!("应为以下之一：{}", LifeEvent::expected()),
+                        &format!("must be one of {slugs}"),
+                    )
                 })
             })
             .transpose()?;
         let target = present(&self.target)
             .map(|t| {
                 parse_target(t).ok_or_else(|| {
-                    ApiError::bad_parameter(lang, "target", "应为 个人 或 法人", "must be individual or legal_person")
+                    ApiError::bad_parameter(
+                        lang,
+                        "target",
+                        "应为 个人 或 法人",
+                        "must be individual or legal_person",
+                    )
                 })
             })
             .transpose()?;
         let item_type = present(&self.item_type)
             .map(|t| {
                 ItemType::parse(t).ok_or_else(|| {
-                    ApiError::bad_parameter(lang, "type", &format!("应为以下之一：{}", ItemType::expected()), &format!("must be one of {}", ItemType::expected()))
+                    ApiError::bad_parameter(
+                        lang,
+                        "type",
+                        &format!("应为以下之一：{}", ItemType::expected()),
+                        &format!("must be one of {}", ItemType::expected()),
+                    )
                 })
             })
             .transpose()?;
-        Ok(Filters { department, level, life_event, target, item_type })
+        Ok(Filters {
+            department,
+            level,
+            life_event,
+            target,
+            item_type,
+        })
     }
 
     pub fn search_params(&self, lang: Lang, faq_limit: usize) -> Result<SearchParams, ApiError> {
         Ok(SearchParams {
             text: self.q.clone().unwrap_or_default(),
             filters: self.filters(lang)?,
-            limit: parse_number(lang, "limit", present(&self.limit), DEFAULT_LIMIT, 1, MAX_LIMIT)?,
+            limit: parse_number(
+                lang,
+                "limit",
+                present(&self.limit),
+                DEFAULT_LIMIT,
+                1,
+                MAX_LIMIT,
+            )?,
             offset: parse_number(lang, "offset", present(&self.offset), 0, 0, MAX_OFFSET)?,
             faq_limit,
         })
@@ -128,8 +177,15 @@ mod tests {
 
     #[test]
     fn a_bad_limit_names_the_parameter() {
-        let q = ItemsQuery { limit: Some("abc".into()), ..ItemsQuery::default() };
-        let e = q.search_params(Lang::En, 0).err().map(|e| e.message).unwrap_or_default();
+        let q = ItemsQuery {
+            limit: Some("abc".into()),
+            ..ItemsQuery::default()
+        };
+        let e = q
+            .search_params(Lang::En, 0)
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
         assert!(e.contains("limit"), "{e}");
     }
 

@@ -36,7 +36,9 @@ impl Prefs {
     /// Pages: the cookie, else Chinese.
     pub fn from_headers(headers: &HeaderMap) -> Self {
         Self {
-            lang: cookie(headers, LANG_COOKIE).and_then(Lang::parse).unwrap_or_default(),
+            lang: cookie(headers, LANG_COOKIE)
+                .and_then(Lang::parse)
+                .unwrap_or_default(),
             care: cookie(headers, CARE_COOKIE) == Some("1"),
         }
     }
@@ -72,7 +74,14 @@ pub struct Switch {
 /// Only paths on this site: `//host` and `/\host` would leave it.
 pub fn safe_back(back: Option<&str>) -> &str {
     match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.starts_with("/\\") && !b.contains(['\r', '\n']) => b,
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.starts_with("/\\")
+                && !b.contains(['\r', '\n']) =>
+        {
+            b
+        }
         _ => "/",
     }
 }
@@ -84,7 +93,10 @@ fn set_and_return(name: &str, value: &str, back: Option<&str>) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         headers.append(SET_COOKIE, v);
     }
-    headers.insert(LOCATION, HeaderValue::from_str(safe_back(back)).unwrap_or(HeaderValue::from_static("/")));
+    headers.insert(
+        LOCATION,
+        HeaderValue::from_str(safe_back(back)).unwrap_or(HeaderValue::from_static("/")),
+    );
     response
 }
 

@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tongban_app::App;
-use tongban_domain::{Division, DivisionLevel, ItemCode, ItemSummary, LifeEvent, OrgUnit, ServiceItem, UnitCode};
+use tongban_domain::{
+    Division, DivisionLevel, ItemCode, ItemSummary, LifeEvent, OrgUnit, ServiceItem, UnitCode,
+};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,7 +56,9 @@ fn lang(headers: &HeaderMap) -> Lang {
 fn query<T>(lang: Lang, q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v).map_err(|e| {
         let detail = e.body_text();
-        let detail = detail.strip_prefix("Failed to deserialize query string: ").unwrap_or(&detail);
+        let detail = detail
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&detail);
         ApiError::bad_parameter(lang, "query", detail, detail)
     })
 }
@@ -86,7 +90,10 @@ async fn list_items(
     let lang = lang(&headers);
     let params = query(lang, q)?.search_params(lang, 0)?;
     let (limit, offset) = (params.limit, params.offset);
-    let outcome = app.search(params).await.map_err(|e| ApiError::from_app(lang, e))?;
+    let outcome = app
+        .search(params)
+        .await
+        .map_err(|e| ApiError::from_app(lang, e))?;
     Ok(Json(ItemList {
         total: outcome.total,
         query: outcome.query,
@@ -118,9 +125,16 @@ pub struct ItemDetail {
 #[utoipa::path(get, path = "/api/v1/items/{code}", tag = "catalog",
     params(("code" = String, Path, description = "Item code")),
     responses((status = 200, body = ItemDetail), (status = 404, body = ErrorBody)))]
-async fn get_item(State(app): State<App>, headers: HeaderMap, Path(code): Path<String>) -> Result<Json<ItemDetail>, ApiError> {
+async fn get_item(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Json<ItemDetail>, ApiError> {
     let lang = lang(&headers);
-    let guide = app.item_guide(&code).await.map_err(|e| ApiError::from_app(lang, e))?;
+    let guide = app
+        .item_guide(&code)
+        .await
+        .map_err(|e| ApiError::from_app(lang, e))?;
     Ok(Json(ItemDetail {
         department_name: guide.department.name_zh.clone(),
         faqs: guide
@@ -164,13 +178,30 @@ async fn search_faqs(
 ) -> Result<Json<FaqList>, ApiError> {
     let lang = lang(&headers);
     let q = query(lang, q)?;
-    let limit = parse_number(lang, "limit", q.limit.as_deref().filter(|s| !s.is_empty()), 5, 1, 50)?;
+    let limit = parse_number(
+        lang,
+        "limit",
+        q.limit.as_deref().filter(|s| !s.is_empty()),
+        5,
+        1,
+        50,
+    )?;
     let text = q.q.unwrap_or_default();
     if text.trim().is_empty() {
-        return Err(ApiError::bad_parameter(lang, "q", "不能为空", "must not be empty"));
+        return Err(ApiError::bad_parameter(
+            lang,
+            "q",
+            "不能为空",
+            "must not be empty",
+        ));
     }
     let outcome = app
-        .search(tongban_app::SearchParams { text, limit: 1, faq_limit: limit, ..Default::default() })
+        .search(tongban_app::SearchParams {
+            text,
+            limit: 1,
+            faq_limit: limit,
+            ..Default::default()
+        })
         .await
         .map_err(|e| ApiError::from_app(lang, e))?;
     Ok(Json(FaqList {
@@ -200,7 +231,15 @@ pub struct LifeEventEntry {
 /// Life events (一件事) that group items.
 #[utoipa::path(get, path = "/api/v1/life-events", tag = "catalog", responses((status = 200, body = Vec<LifeEventEntry>)))]
 async fn list_life_events() -> Json<Vec<LifeEventEntry>> {
-    Json(LifeEvent::ALL.iter().map(|e| LifeEventEntry { slug: e.slug(), name: e.as_str() }).collect())
+    Json(
+        LifeEvent::ALL
+            .iter()
+            .map(|e| LifeEventEntry {
+                slug: e.slug(),
+                name: e.as_str(),
+            })
+            .collect(),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -228,17 +267,30 @@ async fn list_divisions(
         .filter(|s| !s.is_empty())
         .map(|l| {
             DivisionLevel::parse(l).map_err(|_| {
-                ApiError::bad_parameter(lang, "level", "应为 county、township 或 village", "must be county, township or village")
+                ApiError::bad_parameter(
+                    lang,
+                    "level",
+                    "应为 county、township 或 village",
+                    "must be county, township or village",
+                )
             })
         })
         .transpose()?;
     let parent = q.parent.as_deref().filter(|s| !s.is_empty());
-    if let Some(p) = parent {
-        if tongban_domain::DivisionCode::parse(p).is_err() {
-            return Err(ApiError::bad_parameter(lang, "parent", "应为12位区划代码", "must be a 12-digit division code"));
-        }
+    if let Some(p) = parent
+        && tongban_domain::DivisionCode::parse(p).is_err()
+    {
+        return Err(ApiError::bad_parameter(
+            lang,
+            "parent",
+            "应为12位区划代码",
+            "must be a 12-digit division code",
+        ));
     }
-    let divisions = app.divisions().await.map_err(|e| ApiError::from_app(lang, e))?;
+    let divisions = app
+        .divisions()
+        .await
+        .map_err(|e| ApiError::from_app(lang, e))?;
     Ok(Json(
         divisions
             .into_iter()
@@ -252,21 +304,36 @@ async fn list_divisions(
 #[utoipa::path(get, path = "/api/v1/divisions/{code}", tag = "organisation",
     params(("code" = String, Path, description = "12-digit division code")),
     responses((status = 200, body = Division), (status = 404, body = ErrorBody)))]
-async fn get_division(State(app): State<App>, headers: HeaderMap, Path(code): Path<String>) -> Result<Json<Division>, ApiError> {
+async fn get_division(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Json<Division>, ApiError> {
     let lang = lang(&headers);
-    let divisions = app.divisions().await.map_err(|e| ApiError::from_app(lang, e))?;
+    let divisions = app
+        .divisions()
+        .await
+        .map_err(|e| ApiError::from_app(lang, e))?;
     divisions
         .into_iter()
         .find(|d| d.code.as_str() == code)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(lang, "division_not_found", "行政区划", "division", &code))
+        .ok_or_else(|| {
+            ApiError::not_found(lang, "division_not_found", "行政区划", "division", &code)
+        })
 }
 
 /// Organisation units: county departments and township governments.
 #[utoipa::path(get, path = "/api/v1/units", tag = "organisation", responses((status = 200, body = Vec<OrgUnit>)))]
-async fn list_units(State(app): State<App>, headers: HeaderMap) -> Result<Json<Vec<OrgUnit>>, ApiError> {
+async fn list_units(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<OrgUnit>>, ApiError> {
     let lang = lang(&headers);
-    app.units().await.map(Json).map_err(|e| ApiError::from_app(lang, e))
+    app.units()
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::from_app(lang, e))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -281,8 +348,18 @@ pub struct UnitDetail {
 #[utoipa::path(get, path = "/api/v1/units/{code}", tag = "organisation",
     params(("code" = String, Path, description = "Unit code, e.g. 130534-SPJ")),
     responses((status = 200, body = UnitDetail), (status = 404, body = ErrorBody)))]
-async fn get_unit(State(app): State<App>, headers: HeaderMap, Path(code): Path<String>) -> Result<Json<UnitDetail>, ApiError> {
+async fn get_unit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Json<UnitDetail>, ApiError> {
     let lang = lang(&headers);
-    let page = app.department_page(&code).await.map_err(|e| ApiError::from_app(lang, e))?;
-    Ok(Json(UnitDetail { unit: page.unit, items: page.items }))
+    let page = app
+        .department_page(&code)
+        .await
+        .map_err(|e| ApiError::from_app(lang, e))?;
+    Ok(Json(UnitDetail {
+        unit: page.unit,
+        items: page.items,
+    }))
 }

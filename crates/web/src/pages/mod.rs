@@ -52,7 +52,14 @@ pub fn error_page(c: Chrome, status: StatusCode, detail: Option<String>) -> Resp
         StatusCode::BAD_REQUEST => (tr.t("bad-request-title"), detail.unwrap_or_default()),
         _ => (tr.t("server-error-title"), tr.t("server-error-body")),
     };
-    render(status, &ErrorPage { c: c.titled(&heading), heading, body })
+    render(
+        status,
+        &ErrorPage {
+            c: c.titled(&heading),
+            heading,
+            body,
+        },
+    )
 }
 
 fn app_error(c: Chrome, e: AppError) -> Response {
@@ -77,16 +84,21 @@ struct HomePage {
 pub async fn home(State(app): State<App>, prefs: Prefs, OriginalUri(uri): OriginalUri) -> Response {
     let c = Chrome::new(prefs, &uri);
     let tr = c.tr;
-    let result = async {
-        Ok::<_, AppError>((app.popular_items(POPULAR).await?, app.townships().await?))
-    }
-    .await;
+    let result =
+        async { Ok::<_, AppError>((app.popular_items(POPULAR).await?, app.townships().await?)) }
+            .await;
     match result {
         Ok((popular, townships)) => {
             let page = HomePage {
-                events: LifeEvent::ALL.iter().map(|e| (e.slug(), tr.t(&event_key(*e)))).collect(),
+                events: LifeEvent::ALL
+                    .iter()
+                    .map(|e| (e.slug(), tr.t(&event_key(*e))))
+                    .collect(),
                 popular: popular.iter().map(|i| card(tr, i)).collect(),
-                townships: townships.into_iter().map(|d| (d.code.to_string(), d.name)).collect(),
+                townships: townships
+                    .into_iter()
+                    .map(|d| (d.code.to_string(), d.name))
+                    .collect(),
                 c: c.titled(&tr.t("site-tagline")),
             };
             render(StatusCode::OK, &page)
@@ -94,7 +106,6 @@ pub async fn home(State(app): State<App>, prefs: Prefs, OriginalUri(uri): Origin
         Err(e) => app_error(c, e),
     }
 }
-
 
 #[derive(Template)]
 #[template(path = "search.html")]
@@ -131,10 +142,11 @@ pub async fn search(
     };
     let (limit, offset) = (params.limit, params.offset);
     let filters = params.filters.clone();
-    let (outcome, units) = match async { Ok::<_, AppError>((app.search(params).await?, app.units().await?)) }.await {
-        Ok(v) => v,
-        Err(e) => return app_error(c, e),
-    };
+    let (outcome, units) =
+        match async { Ok::<_, AppError>((app.search(params).await?, app.units().await?)) }.await {
+            Ok(v) => v,
+            Err(e) => return app_error(c, e),
+        };
     let selected = |v: Option<&str>, key: &str| v == Some(key);
     let dept = filters.department.as_ref().map(|d| d.to_string());
     let mut departments = vec![Option_::new("", tr.t("filter-any"), dept.is_none())];
@@ -142,24 +154,46 @@ pub async fn search(
         units
             .iter()
             .filter(|u| u.kind == UnitKind::Department)
-            .map(|u| Option_::new(u.code.as_str(), u.short_zh.clone(), selected(dept.as_deref(), u.code.as_str()))),
+            .map(|u| {
+                Option_::new(
+                    u.code.as_str(),
+                    u.short_zh.clone(),
+                    selected(dept.as_deref(), u.code.as_str()),
+                )
+            }),
     );
     let level = filters.level.map(ServiceLevel::as_str);
     let mut levels = vec![Option_::new("", tr.t("filter-any"), level.is_none())];
     levels.extend(ServiceLevel::ALL.iter().map(|l| {
-        Option_::new(l.as_str(), tr.t(&format!("level-{}", l.as_str())), selected(level, l.as_str()))
+        Option_::new(
+            l.as_str(),
+            tr.t(&format!("level-{}", l.as_str())),
+            selected(level, l.as_str()),
+        )
     }));
     let event = filters.life_event.map(LifeEvent::slug);
     let mut events = vec![Option_::new("", tr.t("filter-any"), event.is_none())];
-    events.extend(LifeEvent::ALL.iter().map(|e| Option_::new(e.slug(), tr.t(&event_key(*e)), selected(event, e.slug()))));
+    events.extend(
+        LifeEvent::ALL
+            .iter()
+            .map(|e| Option_::new(e.slug(), tr.t(&event_key(*e)), selected(event, e.slug()))),
+    );
     let target = filters.target.map(|t| match t {
         tongban_domain::Target::Individual => "individual",
         tongban_domain::Target::LegalPerson => "legal_person",
     });
     let targets = vec![
         Option_::new("", tr.t("filter-any"), target.is_none()),
-        Option_::new("individual", tr.t("target-individual"), selected(target, "individual")),
-        Option_::new("legal_person", tr.t("target-legal"), selected(target, "legal_person")),
+        Option_::new(
+            "individual",
+            tr.t("target-individual"),
+            selected(target, "individual"),
+        ),
+        Option_::new(
+            "legal_person",
+            tr.t("target-legal"),
+            selected(target, "legal_person"),
+        ),
     ];
 
     let page_link = |new_offset: usize| {
@@ -167,17 +201,29 @@ pub async fn search(
         if !outcome.query.is_empty() {
             pairs.push(("q", outcome.query.clone()));
         }
-        for (k, v) in [("department", dept.clone()), ("level", level.map(str::to_owned)), ("event", event.map(str::to_owned)), ("target", target.map(str::to_owned))] {
+        for (k, v) in [
+            ("department", dept.clone()),
+            ("level", level.map(str::to_owned)),
+            ("event", event.map(str::to_owned)),
+            ("target", target.map(str::to_owned)),
+        ] {
             if let Some(v) = v {
                 pairs.push((k, v));
             }
         }
         pairs.push(("offset", new_offset.to_string()));
-        format!("/search?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+        format!(
+            "/search?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
     };
     let prev = (offset > 0).then(|| page_link(offset.saturating_sub(limit)));
     let next = (offset + limit < outcome.total).then(|| page_link(offset + limit));
-    let heading = if outcome.query.is_empty() { tr.t("results-title") } else { tr.ts("results-for", "query", &outcome.query) };
+    let heading = if outcome.query.is_empty() {
+        tr.t("results-title")
+    } else {
+        tr.ts("results-for", "query", &outcome.query)
+    };
     let page = SearchPage {
         count: tr.tn("results-count", "total", outcome.total as f64),
         searched: !outcome.query.is_empty() || !filters.is_empty(),
@@ -203,12 +249,23 @@ struct GuidePage {
     g: GuideView,
 }
 
-pub async fn guide(State(app): State<App>, prefs: Prefs, OriginalUri(uri): OriginalUri, Path(code): Path<String>) -> Response {
+pub async fn guide(
+    State(app): State<App>,
+    prefs: Prefs,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+) -> Response {
     let c = Chrome::new(prefs, &uri);
     match app.item_guide(&code).await {
         Ok(guide) => {
             let g = GuideView::new(c.tr, guide);
-            render(StatusCode::OK, &GuidePage { c: c.titled(&g.name), g })
+            render(
+                StatusCode::OK,
+                &GuidePage {
+                    c: c.titled(&g.name),
+                    g,
+                },
+            )
         }
         Err(e) => app_error(c, e),
     }
@@ -222,13 +279,26 @@ struct DepartmentsPage {
     townships: Vec<OrgUnit>,
 }
 
-pub async fn departments(State(app): State<App>, prefs: Prefs, OriginalUri(uri): OriginalUri) -> Response {
+pub async fn departments(
+    State(app): State<App>,
+    prefs: Prefs,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let c = Chrome::new(prefs, &uri);
     match app.units().await {
         Ok(units) => {
-            let (county, townships) = units.into_iter().partition(|u| u.kind == UnitKind::Department);
+            let (county, townships) = units
+                .into_iter()
+                .partition(|u| u.kind == UnitKind::Department);
             let title = c.tr.t("departments-title");
-            render(StatusCode::OK, &DepartmentsPage { c: c.titled(&title), county, townships })
+            render(
+                StatusCode::OK,
+                &DepartmentsPage {
+                    c: c.titled(&title),
+                    county,
+                    townships,
+                },
+            )
         }
         Err(e) => app_error(c, e),
     }
@@ -245,7 +315,12 @@ struct DepartmentPage {
     township_link: Option<String>,
 }
 
-pub async fn department(State(app): State<App>, prefs: Prefs, OriginalUri(uri): OriginalUri, Path(code): Path<String>) -> Response {
+pub async fn department(
+    State(app): State<App>,
+    prefs: Prefs,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+) -> Response {
     let c = Chrome::new(prefs, &uri);
     let tr = c.tr;
     match app.department_page(&code).await {
@@ -254,7 +329,10 @@ pub async fn department(State(app): State<App>, prefs: Prefs, OriginalUri(uri): 
             let page = DepartmentPage {
                 items_heading: tr.tn("dept-items", "n", p.items.len() as f64),
                 items: p.items.iter().map(|i| card(tr, i)).collect(),
-                township_link: p.division.filter(|d| d.level == DivisionLevel::Township).map(|d| format!("/townships/{}", d.code)),
+                township_link: p
+                    .division
+                    .filter(|d| d.level == DivisionLevel::Township)
+                    .map(|d| format!("/townships/{}", d.code)),
                 c: c.titled(&name),
                 name,
                 unit: p.unit,
@@ -276,7 +354,12 @@ struct TownshipPage {
     county_items: Vec<ItemCard>,
 }
 
-pub async fn township(State(app): State<App>, prefs: Prefs, OriginalUri(uri): OriginalUri, Path(code): Path<String>) -> Response {
+pub async fn township(
+    State(app): State<App>,
+    prefs: Prefs,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+) -> Response {
     let c = Chrome::new(prefs, &uri);
     let tr = c.tr;
     match app.township_page(&code).await {
@@ -303,9 +386,18 @@ struct DocsPage {
     operations: Vec<crate::docs::OperationView>,
 }
 
-pub async fn api_docs(State(docs): State<std::sync::Arc<crate::docs::ApiDocs>>, prefs: Prefs, OriginalUri(uri): OriginalUri) -> Response {
+pub async fn api_docs(
+    State(docs): State<std::sync::Arc<crate::docs::ApiDocs>>,
+    prefs: Prefs,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let c = Chrome::new(prefs, &uri);
     let title = c.tr.t("api-docs-title");
-    render(StatusCode::OK, &DocsPage { c: c.titled(&title), operations: docs.operations.clone() })
+    render(
+        StatusCode::OK,
+        &DocsPage {
+            c: c.titled(&title),
+            operations: docs.operations.clone(),
+        },
+    )
 }
-

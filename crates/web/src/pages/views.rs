@@ -34,7 +34,10 @@ impl Chrome {
             title: String::new(),
             html_lang: prefs.lang.tag(),
             lang_switch: format!("/prefs/lang?set={}&{back}", prefs.lang.other().tag()),
-            care_switch: format!("/prefs/care?set={}&{back}", if prefs.care { "off" } else { "on" }),
+            care_switch: format!(
+                "/prefs/care?set={}&{back}",
+                if prefs.care { "off" } else { "on" }
+            ),
             css: assets::url("app.css"),
             js: assets::url("app.js"),
             icon: assets::url("icon.svg"),
@@ -73,7 +76,11 @@ pub struct Option_ {
 
 impl Option_ {
     pub fn new(value: &str, label: String, selected: bool) -> Self {
-        Self { value: value.to_owned(), label, selected }
+        Self {
+            value: value.to_owned(),
+            label,
+            selected,
+        }
     }
 }
 
@@ -98,7 +105,11 @@ pub fn card(tr: Tr, i: &ItemSummary) -> ItemCard {
     } else {
         ("plain", tr.tn("badge-days", "days", i.promised_days))
     });
-    badges.push(if i.free { ("good", tr.t("badge-free")) } else { ("plain", tr.t("badge-fee")) });
+    badges.push(if i.free {
+        ("good", tr.t("badge-free"))
+    } else {
+        ("plain", tr.t("badge-fee"))
+    });
     if i.online_level.accepts_online_applications() {
         badges.push(("good", tr.t("badge-online")));
     }
@@ -120,7 +131,9 @@ pub struct FaqView {
 impl From<FaqHit> for FaqView {
     fn from(f: FaqHit) -> Self {
         Self {
-            item: f.item_code.map(|c| (c.to_string(), f.item_name.unwrap_or_default())),
+            item: f
+                .item_code
+                .map(|c| (c.to_string(), f.item_name.unwrap_or_default())),
             question: f.question,
             answer: f.answer,
         }
@@ -166,7 +179,11 @@ pub struct GuideView {
 }
 
 fn days(tr: Tr, n: u32) -> String {
-    if n == 0 { tr.t("guide-immediate") } else { tr.tn("guide-days", "days", n) }
+    if n == 0 {
+        tr.t("guide-immediate")
+    } else {
+        tr.tn("guide-days", "days", n)
+    }
 }
 
 impl GuideView {
@@ -187,7 +204,11 @@ impl GuideView {
         Self {
             code: i.code.to_string(),
             item_type: i.item_type.as_str().to_owned(),
-            department: if en { g.department.name_en.clone() } else { g.department.name_zh.clone() },
+            department: if en {
+                g.department.name_en.clone()
+            } else {
+                g.department.name_zh.clone()
+            },
             department_code: g.department.code.to_string(),
             department_phone: g.department.phone.clone(),
             targets: i
@@ -208,15 +229,25 @@ impl GuideView {
             promised: days(tr, i.promised_days),
             statutory: days(tr, i.statutory_days),
             zero_trips: i.max_visits == 0,
-            visits: if i.max_visits == 0 { tr.t("guide-zero-trips") } else { tr.tn("guide-visits-n", "n", i.max_visits) },
+            visits: if i.max_visits == 0 {
+                tr.t("guide-zero-trips")
+            } else {
+                tr.tn("guide-visits-n", "n", i.max_visits)
+            },
             free: i.is_free(),
             fee: match &i.fee {
-                Some(f) if f.amount_yuan > 0.0 => tr.ts("guide-fee-amount", "amount", &format_yuan(f.amount_yuan)),
+                Some(f) if f.amount_yuan > 0.0 => {
+                    tr.ts("guide-fee-amount", "amount", &format_yuan(f.amount_yuan))
+                }
                 _ => tr.t("guide-free"),
             },
             fee_basis: i.fee.as_ref().map(|f| f.basis.clone()).unwrap_or_default(),
             online: tr.t(&format!("online-{}", i.online_level.value())),
-            agent: tr.t(if i.agent_allowed { "guide-agent-yes" } else { "guide-agent-no" }),
+            agent: tr.t(if i.agent_allowed {
+                "guide-agent-yes"
+            } else {
+                "guide-agent-no"
+            }),
             materials: i
                 .materials
                 .iter()
@@ -231,7 +262,11 @@ impl GuideView {
             steps: i.steps.clone(),
             place: i.place.clone(),
             hours: i.hours.clone(),
-            life_events: i.life_events.iter().map(|e| (e.slug(), tr.t(&event_key(*e)))).collect(),
+            life_events: i
+                .life_events
+                .iter()
+                .map(|e| (e.slug(), tr.t(&event_key(*e))))
+                .collect(),
             faqs: g.faqs.into_iter().map(|f| (f.question, f.answer)).collect(),
             name: i.name,
         }
@@ -239,5 +274,9 @@ impl GuideView {
 }
 
 fn format_yuan(amount: f64) -> String {
-    if amount.fract() == 0.0 { format!("{amount:.0}") } else { format!("{amount:.2}") }
+    if amount.fract() == 0.0 {
+        format!("{amount:.0}")
+    } else {
+        format!("{amount:.2}")
+    }
 }
