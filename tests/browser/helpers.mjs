@@ -6,7 +6,7 @@
 //   CHROMIUM_PATH  Chromium executable (default: /usr/bin/chromium)
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,12 +37,23 @@ export async function startServer() {
   if (!existsSync(bin)) {
     throw new Error(`server binary not found: ${bin} (build it, or set TONGBAN_BIN)`);
   }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-browser-'));
+  const workDir = await mkdtemp(path.join(tmpdir(), 'tongban-browser-'));
+  const dataDir = path.join(workDir, 'data');
+  await mkdir(dataDir);
+  // Hermetic: the server reads TONGBAN_* variables and ./tongban.toml as settings (and
+  // rejects unknown TONGBAN_* names such as our own TONGBAN_BIN), so it gets neither.
+  const env = { NO_COLOR: '1' };
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('TONGBAN_')) env[k] = v;
+  }
   const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    cwd: repoRoot,
+    cwd: workDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env,
   });
+  // Never leave a server behind, even if the test process dies early.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
 
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -89,13 +100,14 @@ export async function startServer() {
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.off('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timeout);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(workDir, { recursive: true, force: true });
     },
   };
 }

@@ -179,13 +179,14 @@ test('elderly mode enlarges body text to at least 18 px and tap targets to at le
   });
 });
 
-test('axe-core reports no accessibility violations on the home, results and guide pages (normal and elderly mode)', { timeout: TEST_TIMEOUT }, async () => {
+test('axe-core reports no accessibility violations on the home, results and guide pages (also home in elderly mode and in English)', { timeout: TEST_TIMEOUT }, async () => {
   // The pages' CSP forbids inline scripts, so axe can only be injected with CSP bypassed.
   const pages = [
     { name: 'home', path: '' },
     { name: 'search results', path: `search?q=${encodeURIComponent(QUERY)}` },
     { name: 'guide', path: `items/${GUIDE_CODE}` },
     { name: 'home (elderly mode)', path: '', care: true },
+    { name: 'home (English)', path: '', lang: 'en' },
   ];
   const failures = [];
   for (const p of pages) {
@@ -193,8 +194,12 @@ test('axe-core reports no accessibility violations on the home, results and guid
       if (p.care) {
         await context.addCookies([{ name: 'tb_care', value: '1', url: server.origin }]);
       }
+      if (p.lang) {
+        await context.addCookies([{ name: 'tb_lang', value: p.lang, url: server.origin }]);
+      }
       await page.goto(server.url + p.path);
       if (p.care) assert.equal(await page.locator('html.care').count(), 1, 'elderly mode is on');
+      if (p.lang) assert.equal(await htmlLang(page), p.lang, `the page is in ${p.lang}`);
       const results = await runAxe(page);
       assert.ok(results.passes.length > 0, `axe ran on ${p.name}`);
       if (results.violations.length > 0) {
