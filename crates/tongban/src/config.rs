@@ -42,6 +42,17 @@ impl Default for Config {
     }
 }
 
+/// The keys a `TONGBAN_*` environment variable may set.
+const KEYS: [&str; 7] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "tenant",
+    "max_connections",
+    "log",
+    "log_format",
+];
+
 /// Values given on the command line; `None` leaves the layer below in force.
 #[derive(Debug, Default, Serialize)]
 pub struct Overrides {
@@ -84,7 +95,8 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Settings, Strin
         None => figment = figment.merge(Toml::file("tongban.toml")),
     }
     let config: Config = figment
-        .merge(Env::prefixed("TONGBAN_").ignore(&["test_postgres_url"]))
+        // Only our own keys: other TONGBAN_* variables (test settings, scripts) are not ours to reject.
+        .merge(Env::prefixed("TONGBAN_").only(&KEYS))
         .merge(Serialized::defaults(overrides))
         .extract()
         .map_err(|e| {

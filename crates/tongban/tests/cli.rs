@@ -87,6 +87,7 @@ fn bad_configuration_fails_start_up_with_a_clear_message() {
         .args(["migrate", "--database-url", "mysql://localhost/x"])
         .current_dir(work.path())
         .env("TONGBAN_MAX_CONNECTIONS", "0")
+        .env("TONGBAN_SOMETHING_ELSE", "not ours")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let err = String::from_utf8_lossy(&out.stderr);
