@@ -1,22 +1,22 @@
 //! Reading the catalog: guides, departments, townships, divisions.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use tongban_domain::{Division, DivisionLevel, Faq, ItemSummary, OrgUnit, ServiceItem, Target};
+use tongban_domain::{Division, Faq, ItemSummary, OrgUnit, ServiceItem, ServiceLevel};
 
 use crate::{App, AppError};
 
 /// One item's guide (办事指南) with what the page around it needs.
 #[derive(Debug, Clone)]
 pub struct ItemGuide {
-    pub item: ServiceItem,
-    pub department: OrgUnit,
+    pub item: Arc<ServiceItem>,
+    pub department: Arc<OrgUnit>,
     pub faqs: Vec<Faq>,
 }
 
 #[derive(Debug, Clone)]
 pub struct DepartmentPage {
-    pub unit: OrgUnit,
+    pub unit: Arc<OrgUnit>,
     pub items: Vec<ItemSummary>,
     /// For a township government: the division it governs.
     pub division: Option<Division>,
@@ -26,164 +26,106 @@ pub struct DepartmentPage {
 pub struct TownshipPage {
     pub township: Division,
     pub villages: Vec<Division>,
-    pub office: Option<OrgUnit>,
+    pub office: Option<Arc<OrgUnit>>,
     /// Items handled at this township's centre or its villages' stations.
     pub local_items: Vec<ItemSummary>,
     /// County items its residents use most.
     pub county_items: Vec<ItemSummary>,
 }
 
-/// How many popular items the home and township pages show.
-pub const POPULAR: usize = 8;
-
 impl App {
     pub async fn item_guide(&self, code: &str) -> Result<ItemGuide, AppError> {
-        let item = self
-            .store
-            .item(&self.tenant, code)
-            .await?
-            .ok_or_else(|| AppError::not_found("item", code))?;
-        let department = self
-            .store
-            .unit(&self.tenant, item.department.as_str())
-            .await?
-            .ok_or_else(|| {
-                AppError::Internal(format!(
-                    "item {code} names missing unit {}",
-                    item.department
-                ))
-            })?;
-        let faqs = self.store.faqs_of_item(&self.tenant, code).await?;
+        let catalog = self.catalog().await?;
+        let item = found(catalog.item(code), "item", code)?;
+        let department = catalog.unit(item.department.as_str()).ok_or_else(|| {
+            AppError::Internal(format!(
+                "item {code} names missing unit {}",
+                item.department
+            ))
+        })?;
         Ok(ItemGuide {
-            item,
-            department,
-            faqs,
+            item: Arc::clone(item),
+            department: Arc::clone(department),
+            faqs: catalog.faqs_of_item(code).cloned().collect(),
         })
     }
 
-    pub async fn item(&self, code: &str) -> Result<ServiceItem, AppError> {
-        self.store
-            .item(&self.tenant, code)
-            .await?
-            .ok_or_else(|| AppError::not_found("item", code))
+    pub async fn item(&self, code: &str) -> Result<Arc<ServiceItem>, AppError> {
+        let catalog = self.catalog().await?;
+        found(catalog.item(code), "item", code).map(Arc::clone)
     }
 
-    pub async fn units(&self) -> Result<Vec<OrgUnit>, AppError> {
-        Ok(self.store.units(&self.tenant).await?)
+    pub async fn units(&self) -> Result<Vec<Arc<OrgUnit>>, AppError> {
+        Ok(self.catalog().await?.units.clone())
     }
 
-    pub async fn unit(&self, code: &str) -> Result<OrgUnit, AppError> {
-        self.store
-            .unit(&self.tenant, code)
-            .await?
-            .ok_or_else(|| AppError::not_found("unit", code))
+    pub async fn unit(&self, code: &str) -> Result<Arc<OrgUnit>, AppError> {
+        let catalog = self.catalog().await?;
+        found(catalog.unit(code), "unit", code).map(Arc::clone)
     }
 
     pub async fn divisions(&self) -> Result<Vec<Division>, AppError> {
-        Ok(self.store.divisions(&self.tenant).await?)
+        Ok(self.catalog().await?.divisions.clone())
     }
 
     pub async fn townships(&self) -> Result<Vec<Division>, AppError> {
-        Ok(self
-            .divisions()
-            .await?
-            .into_iter()
-            .filter(|d| d.level == DivisionLevel::Township)
-            .collect())
-    }
-
-    async fn unit_names(&self) -> Result<HashMap<String, String>, AppError> {
-        Ok(self
-            .units()
-            .await?
-            .into_iter()
-            .map(|u| (u.code.to_string(), u.name_zh))
-            .collect())
-    }
-
-    fn summarize(items: &[ServiceItem], names: &HashMap<String, String>) -> Vec<ItemSummary> {
-        items
-            .iter()
-            .map(|i| {
-                i.summary(
-                    names
-                        .get(i.department.as_str())
-                        .map_or(i.department.as_str(), String::as_str),
-                )
-            })
-            .collect()
+        Ok(self.catalog().await?.townships().cloned().collect())
     }
 
     pub async fn department_page(&self, code: &str) -> Result<DepartmentPage, AppError> {
-        let unit = self.unit(code).await?;
-        let names = self.unit_names().await?;
+        let catalog = self.catalog().await?;
+        let unit = Arc::clone(found(catalog.unit(code), "unit", code)?);
         let items = match &unit.division {
             // A township government handles the township- and village-level items.
-            Some(_) => self.store.local_items(&self.tenant).await?,
-            None => self.store.items_of_department(&self.tenant, code).await?,
+            Some(_) => catalog.summaries_where(is_local),
+            None => catalog.summaries_where(|i| i.department.as_str() == code),
         };
-        let division = match &unit.division {
-            Some(d) => self.store.division(&self.tenant, d.as_str()).await?,
-            None => None,
-        };
+        let division = unit
+            .division
+            .as_ref()
+            .and_then(|d| catalog.division(d.as_str()))
+            .cloned();
         Ok(DepartmentPage {
             unit,
-            items: Self::summarize(&items, &names),
+            items,
             division,
         })
     }
 
     pub async fn township_page(&self, code: &str) -> Result<TownshipPage, AppError> {
-        let divisions = self.divisions().await?;
-        let township = divisions
+        let catalog = self.catalog().await?;
+        let township = found(
+            catalog.townships().find(|d| d.code.as_str() == code),
+            "township",
+            code,
+        )?
+        .clone();
+        let villages = catalog
+            .divisions
             .iter()
-            .find(|d| d.code.as_str() == code && d.level == DivisionLevel::Township)
-            .cloned()
-            .ok_or_else(|| AppError::not_found("township", code))?;
-        let villages = divisions
-            .into_iter()
             .filter(|d| d.parent.as_ref() == Some(&township.code))
+            .cloned()
             .collect();
-        let office = self.store.unit(&self.tenant, code).await?;
-        let names = self.unit_names().await?;
-        let local = self.store.local_items(&self.tenant).await?;
         Ok(TownshipPage {
             township,
             villages,
-            office,
-            local_items: Self::summarize(&local, &names),
-            county_items: self.popular_items(POPULAR).await?,
+            office: catalog.unit(code).cloned(),
+            local_items: catalog.summaries_where(is_local),
+            county_items: catalog.popular.clone(),
         })
     }
 
-    /// Items residents ask about most, judged by how many FAQ entries concern them (the FAQ
-    /// records what people actually ask); ties go to deeper online service.
-    pub async fn popular_items(&self, n: usize) -> Result<Vec<ItemSummary>, AppError> {
-        let faqs = self.store.faqs(&self.tenant).await?;
-        let mut asked: HashMap<String, usize> = HashMap::new();
-        for f in &faqs {
-            if let Some(code) = &f.item_code {
-                *asked.entry(code.to_string()).or_default() += 1;
-            }
-        }
-        let items = self.store.items(&self.tenant).await?;
-        let names = self.unit_names().await?;
-        let mut ranked: Vec<(usize, &ServiceItem)> = items
-            .iter()
-            .filter(|i| {
-                i.target.contains(&Target::Individual)
-                    && i.level == tongban_domain::ServiceLevel::County
-            })
-            .enumerate()
-            .collect();
-        ranked.sort_by_key(|(pos, i)| {
-            (
-                std::cmp::Reverse(asked.get(i.code.as_str()).copied().unwrap_or(0)),
-                std::cmp::Reverse(i.online_level),
-                *pos,
-            )
-        });
-        let top: Vec<ServiceItem> = ranked.into_iter().take(n).map(|(_, i)| i.clone()).collect();
-        Ok(Self::summarize(&top, &names))
+    /// Items residents ask about most (see [`CatalogSnapshot::popular`]).
+    pub async fn popular_items(&self) -> Result<Vec<ItemSummary>, AppError> {
+        Ok(self.catalog().await?.popular.clone())
     }
+}
+
+/// Handled at a township centre or a village station rather than at the county hall.
+fn is_local(item: &ServiceItem) -> bool {
+    matches!(item.level, ServiceLevel::Township | ServiceLevel::Village)
+}
+
+fn found<'a, T>(value: Option<&'a T>, kind: &'static str, code: &str) -> Result<&'a T, AppError> {
+    value.ok_or_else(|| AppError::not_found(kind, code))
 }

@@ -6,8 +6,8 @@ mod dataset;
 mod demo;
 mod error;
 mod search;
+mod snapshot;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,10 +18,13 @@ pub use dataset::{
 pub use demo::demo_dataset;
 pub use error::AppError;
 pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
+pub use snapshot::{CatalogSnapshot, POPULAR, VERSION_CHECK_INTERVAL};
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
 pub use tongban_store::{Backend, ImportCounts, SearchMiss, Store, StoreError};
 
-use tongban_domain::{Clock, Tenant, UnitCode};
+use tongban_domain::{Clock, ServiceItem, Tenant};
+
+use snapshot::CatalogCache;
 
 /// Where the search index lives.
 #[derive(Debug, Clone)]
@@ -37,6 +40,7 @@ pub struct App {
     pub search: Arc<SearchIndex>,
     pub tenant: Tenant,
     pub clock: Arc<dyn Clock>,
+    catalog: Arc<CatalogCache>,
 }
 
 impl App {
@@ -51,27 +55,78 @@ impl App {
             search,
             tenant,
             clock,
+            catalog: Arc::default(),
         }
+    }
+
+    /// How often this process asks the database whether another process changed the catalog
+    /// (default [`VERSION_CHECK_INTERVAL`]). Starts with an empty snapshot.
+    #[must_use]
+    pub fn with_catalog_check_interval(mut self, interval: std::time::Duration) -> Self {
+        self.catalog = Arc::new(CatalogCache::with_interval(interval));
+        self
     }
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
 
-    /// Rebuilds the search index from the database.
+    /// Reloads the catalog from the database and rebuilds the search index from it.
     pub async fn reindex(&self) -> Result<u64, AppError> {
-        let items = self.store.items(&self.tenant).await?;
-        let faqs = self.store.faqs(&self.tenant).await?;
-        let units = self.store.units(&self.tenant).await?;
-        let unit_names: HashMap<UnitCode, String> =
-            units.into_iter().map(|u| (u.code, u.name_zh)).collect();
+        let _reloading = self.catalog.reload_lock().await;
+        let snapshot = Arc::new(CatalogSnapshot::load(&self.store, &self.tenant).await?);
+        self.catalog.put(Arc::clone(&snapshot));
+        self.index(&snapshot).await
+    }
+
+    /// The catalog as this process holds it. Every [`VERSION_CHECK_INTERVAL`] one request asks
+    /// the database for the catalog version; when another process has imported since, the
+    /// snapshot and the search index are rebuilt.
+    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, AppError> {
+        if let Some(snapshot) = self.catalog.fresh() {
+            return Ok(snapshot);
+        }
+        let _reloading = self.catalog.reload_lock().await;
+        if let Some(snapshot) = self.catalog.fresh() {
+            return Ok(snapshot);
+        }
+        let previous = self.catalog.current();
+        let version = match self.store.catalog_version(&self.tenant).await {
+            Ok(v) => v,
+            // The database is away: the catalog it last gave is still right to show.
+            Err(e) if previous.is_some() => {
+                tracing::warn!(error = %e, "catalog version check failed; serving the snapshot held");
+                self.catalog.touch();
+                return previous.ok_or_else(|| AppError::Internal("snapshot vanished".into()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(current) = previous.as_ref().filter(|s| s.version == version) {
+            self.catalog.touch();
+            return Ok(Arc::clone(current));
+        }
+        let snapshot = Arc::new(CatalogSnapshot::load(&self.store, &self.tenant).await?);
+        self.catalog.put(Arc::clone(&snapshot));
+        if previous.is_some() {
+            tracing::info!(
+                version,
+                "catalog changed in the database; rebuilding the search index"
+            );
+            self.index(&snapshot).await?;
+        }
+        Ok(snapshot)
+    }
+
+    async fn index(&self, snapshot: &Arc<CatalogSnapshot>) -> Result<u64, AppError> {
         let synonyms = reference_synonyms()?;
         let search = Arc::clone(&self.search);
+        let snapshot = Arc::clone(snapshot);
         tokio::task::spawn_blocking(move || {
+            let items: Vec<&ServiceItem> = snapshot.items.iter().map(AsRef::as_ref).collect();
             search.rebuild(tongban_search::IndexInput {
                 items: &items,
-                faqs: &faqs,
-                unit_names: &unit_names,
+                summaries: &snapshot.summaries,
+                faqs: &snapshot.faqs,
                 synonyms,
             })?;
             Ok::<u64, AppError>(search.document_count())

@@ -1,7 +1,7 @@
 //! The index schema: one document per item or FAQ, with a field per way of matching.
 
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
 use crate::analysis::{BIGRAM, JIEBA};
@@ -12,7 +12,7 @@ pub struct Fields {
     pub kind: Field,
     /// Item code, or the FAQ's position.
     pub key: Field,
-    /// Catalog order, for listings without a query.
+    /// Catalog order, for listings without a query; also where the hit's summary is held.
     pub position: Field,
     /// Item name or FAQ question.
     pub name: Field,
@@ -29,8 +29,6 @@ pub struct Fields {
     pub life_event: Field,
     pub target: Field,
     pub item_type: Field,
-    /// JSON of what a result list shows.
-    pub summary: Field,
 }
 
 impl Fields {
@@ -45,7 +43,7 @@ impl Fields {
         };
         let fields = Self {
             kind: b.add_text_field("kind", STRING),
-            key: b.add_text_field("key", STRING | STORED),
+            key: b.add_text_field("key", STRING),
             position: b.add_u64_field("position", INDEXED | FAST),
             name: b.add_text_field("name", text(JIEBA)),
             keywords: b.add_text_field("keywords", text(JIEBA)),
@@ -59,7 +57,6 @@ impl Fields {
             life_event: b.add_text_field("life_event", STRING),
             target: b.add_text_field("target", STRING),
             item_type: b.add_text_field("item_type", STRING),
-            summary: b.add_text_field("summary", STORED),
         };
         (b.build(), fields)
     }

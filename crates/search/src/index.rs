@@ -6,8 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::Value;
-use tantivy::{Index, IndexReader, Order, ReloadPolicy, TantivyDocument};
+use tantivy::{DocAddress, Index, IndexReader, Order, ReloadPolicy, Searcher, TantivyDocument};
 use tongban_domain::{Faq, ItemCode, ItemSummary, ServiceItem, UnitCode};
 
 use crate::SearchError;
@@ -20,10 +19,10 @@ use crate::synonyms::Synonyms;
 
 /// Everything the index is built from.
 pub struct IndexInput<'a> {
-    pub items: &'a [ServiceItem],
+    pub items: &'a [&'a ServiceItem],
+    /// What a result list shows of each item, in the order of `items`.
+    pub summaries: &'a [ItemSummary],
     pub faqs: &'a [Faq],
-    /// Display names of units, by code.
-    pub unit_names: &'a HashMap<UnitCode, String>,
     pub synonyms: Synonyms,
 }
 
@@ -33,14 +32,13 @@ pub struct ItemHit {
     pub score: f32,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FaqHit {
     pub question: String,
     pub answer: String,
     pub item_code: Option<ItemCode>,
     pub item_name: Option<String>,
     pub department: UnitCode,
-    #[serde(skip)]
     pub score: f32,
 }
 
@@ -48,7 +46,16 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    synonyms: RwLock<Arc<Synonyms>>,
+    current: RwLock<Arc<Generation>>,
+}
+
+/// One committed build: the searcher over it and, by each document's position, what its hits
+/// show. Swapped whole, so a query never pairs a searcher with another build's summaries.
+struct Generation {
+    searcher: Searcher,
+    items: Vec<ItemSummary>,
+    faqs: Vec<FaqHit>,
+    synonyms: Arc<Synonyms>,
 }
 
 const WRITER_MEMORY: usize = 20_000_000;
@@ -90,13 +97,22 @@ impl SearchIndex {
         index.tokenizers().register(BIGRAM, bigram_analyzer()?);
         let reader = index
             .reader_builder()
-            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            // Reloaded by `rebuild` itself, together with the summaries of the new build.
+            .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        // Until the first rebuild, a searcher over whatever is on disk has no summaries: its
+        // hits are dropped, and the server rebuilds before it listens.
+        let current = RwLock::new(Arc::new(Generation {
+            searcher: reader.searcher(),
+            items: Vec::new(),
+            faqs: Vec::new(),
+            synonyms: Arc::new(Synonyms::default()),
+        }));
         Ok(Self {
             index,
             reader,
             fields,
-            synonyms: RwLock::new(Arc::new(Synonyms::default())),
+            current,
         })
     }
 
@@ -118,16 +134,16 @@ impl SearchIndex {
                     .push(&faq.question);
             }
         }
-        let unit_name = |code: &UnitCode| {
-            input
-                .unit_names
-                .get(code)
-                .cloned()
-                .unwrap_or_else(|| code.to_string())
-        };
+        if input.items.len() != input.summaries.len() {
+            return Err(SearchError::Corrupt(format!(
+                "{} items but {} summaries",
+                input.items.len(),
+                input.summaries.len()
+            )));
+        }
         let mut item_names: HashMap<&str, &str> = HashMap::new();
 
-        for (position, item) in input.items.iter().enumerate() {
+        for (position, (item, summary)) in input.items.iter().zip(input.summaries).enumerate() {
             item_names.insert(item.code.as_str(), &item.name);
             let mut doc = TantivyDocument::default();
             doc.add_text(f.kind, SearchKind::Items.as_str());
@@ -135,8 +151,11 @@ impl SearchIndex {
             doc.add_u64(f.position, position as u64);
             doc.add_text(f.name, &item.name);
             doc.add_text(f.keywords, item.keywords.join(" "));
-            let dept = unit_name(&item.department);
-            let mut body: Vec<&str> = vec![&item.legal_basis, &dept, item.item_type.as_str()];
+            let mut body: Vec<&str> = vec![
+                &item.legal_basis,
+                &summary.department_name,
+                item.item_type.as_str(),
+            ];
             body.extend(item.materials.iter().map(|m| m.name.as_str()));
             body.extend(item.steps.iter().map(String::as_str));
             body.extend(item.life_events.iter().map(|e| e.as_str()));
@@ -158,12 +177,10 @@ impl SearchIndex {
                 doc.add_text(f.target, t.as_str());
             }
             doc.add_text(f.item_type, item.item_type.as_str());
-            let summary = serde_json::to_string(&item.summary(&dept))
-                .map_err(|e| SearchError::Corrupt(e.to_string()))?;
-            doc.add_text(f.summary, summary);
             writer.add_document(doc)?;
         }
 
+        let mut faq_hits = Vec::with_capacity(input.faqs.len());
         for (position, faq) in input.faqs.iter().enumerate() {
             let mut doc = TantivyDocument::default();
             doc.add_text(f.kind, SearchKind::Faqs.as_str());
@@ -174,7 +191,7 @@ impl SearchIndex {
             add_phrases(&mut doc, f, &mut analyzer, &[faq.question.as_str()]);
             doc.add_text(f.grams, &faq.question);
             doc.add_text(f.department, faq.department.as_str());
-            let hit = FaqHit {
+            faq_hits.push(FaqHit {
                 question: faq.question.clone(),
                 answer: faq.answer.clone(),
                 item_code: faq.item_code.clone(),
@@ -184,36 +201,41 @@ impl SearchIndex {
                     .and_then(|c| item_names.get(c.as_str()).map(|n| (*n).to_owned())),
                 department: faq.department.clone(),
                 score: 0.0,
-            };
-            let summary =
-                serde_json::to_string(&hit).map_err(|e| SearchError::Corrupt(e.to_string()))?;
-            doc.add_text(f.summary, summary);
+            });
             writer.add_document(doc)?;
         }
 
         writer.commit()?;
         writer.wait_merging_threads()?;
         self.reader.reload()?;
-        if let Ok(mut s) = self.synonyms.write() {
-            *s = Arc::new(input.synonyms);
+        let generation = Arc::new(Generation {
+            searcher: self.reader.searcher(),
+            items: input.summaries.to_vec(),
+            faqs: faq_hits,
+            synonyms: Arc::new(input.synonyms),
+        });
+        if let Ok(mut current) = self.current.write() {
+            *current = generation;
         }
         Ok(())
     }
 
-    /// How many documents of each kind the current reader sees.
+    /// How many documents the current build holds.
     pub fn document_count(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.generation().searcher.num_docs()
     }
 
-    fn synonyms(&self) -> Arc<Synonyms> {
-        self.synonyms
-            .read()
-            .map(|s| Arc::clone(&s))
-            .unwrap_or_default()
+    fn generation(&self) -> Arc<Generation> {
+        match self.current.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
     pub fn search_items(&self, req: &SearchRequest) -> Result<SearchResults<ItemHit>, SearchError> {
-        let hits = self.run(
+        let generation = self.generation();
+        let found = self.run(
+            &generation,
             SearchKind::Items,
             &req.text,
             &req.filters,
@@ -221,16 +243,15 @@ impl SearchIndex {
             req.offset,
         )?;
         Ok(SearchResults {
-            total: hits.total,
-            hits: hits
+            total: found.total,
+            hits: found
                 .hits
                 .into_iter()
-                .map(|(score, json)| {
-                    serde_json::from_str(&json)
-                        .map(|item| ItemHit { item, score })
-                        .map_err(|e| SearchError::Corrupt(e.to_string()))
+                .filter_map(|(score, position)| {
+                    let item = generation.items.get(position)?.clone();
+                    Some(ItemHit { item, score })
                 })
-                .collect::<Result<_, _>>()?,
+                .collect(),
         })
     }
 
@@ -240,69 +261,78 @@ impl SearchIndex {
         filters: &Filters,
         limit: usize,
     ) -> Result<SearchResults<FaqHit>, SearchError> {
-        let hits = self.run(SearchKind::Faqs, text, filters, limit, 0)?;
+        let generation = self.generation();
+        let found = self.run(&generation, SearchKind::Faqs, text, filters, limit, 0)?;
         Ok(SearchResults {
-            total: hits.total,
-            hits: hits
+            total: found.total,
+            hits: found
                 .hits
                 .into_iter()
-                .map(|(score, json)| {
-                    serde_json::from_str::<FaqHit>(&json)
-                        .map(|hit| FaqHit { score, ..hit })
-                        .map_err(|e| SearchError::Corrupt(e.to_string()))
+                .filter_map(|(score, position)| {
+                    let hit = generation.faqs.get(position)?;
+                    Some(FaqHit {
+                        score,
+                        ..hit.clone()
+                    })
                 })
-                .collect::<Result<_, _>>()?,
+                .collect(),
         })
     }
 
+    /// Scores and catalog positions of one page of hits.
     fn run(
         &self,
+        generation: &Generation,
         kind: SearchKind,
         text: &str,
         filters: &Filters,
         limit: usize,
         offset: usize,
-    ) -> Result<SearchResults<(f32, String)>, SearchError> {
+    ) -> Result<SearchResults<(f32, usize)>, SearchError> {
         let f = &self.fields;
-        let searcher = self.reader.searcher();
+        let searcher = &generation.searcher;
         let mut analyzer = jieba_analyzer();
-        let scoring = text_query(f, &mut analyzer, &self.synonyms(), text);
+        let scoring = text_query(f, &mut analyzer, &generation.synonyms, text);
         let ranked = scoring.is_some();
         let query = filtered(f, kind, filters, scoring);
         let limit = limit.max(1);
-        let (total, addresses): (usize, Vec<(f32, tantivy::DocAddress)>) = if ranked {
-            searcher.search(
-                &query,
-                &(
-                    Count,
-                    TopDocs::with_limit(limit)
-                        .and_offset(offset)
-                        .order_by_score(),
-                ),
-            )?
+        let page = TopDocs::with_limit(limit).and_offset(offset);
+        let (total, hits) = if ranked {
+            let (total, ranked): (usize, Vec<(f32, DocAddress)>) =
+                searcher.search(&query, &(Count, page.order_by_score()))?;
+            let mut hits = Vec::with_capacity(ranked.len());
+            for (score, address) in ranked {
+                hits.push((score, position_of(searcher, address)?));
+            }
+            (total, hits)
         } else {
-            let (total, docs) = searcher.search(
+            let (total, listed): (usize, Vec<(Option<u64>, DocAddress)>) = searcher.search(
                 &query,
                 &(
                     Count,
-                    TopDocs::with_limit(limit)
-                        .and_offset(offset)
-                        .order_by_fast_field::<u64>("position", Order::Asc),
+                    page.order_by_fast_field::<u64>("position", Order::Asc),
                 ),
             )?;
-            (total, docs.into_iter().map(|(_, a)| (0.0, a)).collect())
+            let hits = listed
+                .into_iter()
+                .filter_map(|(position, _)| Some((0.0, usize::try_from(position?).ok()?)))
+                .collect();
+            (total, hits)
         };
-        let mut hits = Vec::with_capacity(addresses.len());
-        for (score, address) in addresses {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let json = doc
-                .get_first(f.summary)
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| SearchError::Corrupt("document without summary".into()))?;
-            hits.push((score, json.to_owned()));
-        }
         Ok(SearchResults { total, hits })
     }
+}
+
+/// The catalog position of a document, from its fast field.
+fn position_of(searcher: &Searcher, address: DocAddress) -> Result<usize, SearchError> {
+    let column = searcher
+        .segment_reader(address.segment_ord)
+        .fast_fields()
+        .u64("position")?;
+    column
+        .first(address.doc_id)
+        .and_then(|p| usize::try_from(p).ok())
+        .ok_or_else(|| SearchError::Corrupt("document without position".into()))
 }
 
 /// Exact, pinyin and initials terms for whole phrases and for each of their words.

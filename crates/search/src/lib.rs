@@ -3,7 +3,8 @@
 //! homophones for one wrong character, ranked name > keywords > materials and descriptions.
 //!
 //! The index is derived data: it is rebuilt from the database at start-up and by `tongban
-//! reindex`; readers reload by themselves when a rebuild commits.
+//! reindex`. What a hit shows is held in memory beside the searcher it belongs to, so a query
+//! reads no stored document and parses no JSON.
 
 mod analysis;
 mod fields;

@@ -149,6 +149,16 @@ impl Store {
             .await?;
         }
 
+        sqlx::query(
+            "INSERT INTO catalog_versions (tenant, version, updated_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (tenant) DO UPDATE SET version = catalog_versions.version + 1, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(t)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+
         tx.commit().await?;
         Ok(ImportCounts {
             divisions: data.divisions.len(),
@@ -156,6 +166,18 @@ impl Store {
             items: data.items.len(),
             faqs: faq_count,
             calendars: data.calendars.len(),
+        })
+    }
+
+    /// The tenant's catalog version: 0 before the first import, raised by each import.
+    pub async fn catalog_version(&self, tenant: &Tenant) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT version FROM catalog_versions WHERE tenant = $1")
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>("version")?,
+            None => 0,
         })
     }
 
@@ -178,21 +200,6 @@ impl Store {
         rows.iter().map(division_from_row).collect()
     }
 
-    pub async fn division(
-        &self,
-        tenant: &Tenant,
-        code: &str,
-    ) -> Result<Option<Division>, StoreError> {
-        let row = sqlx::query(
-            "SELECT code, name, level, parent_code, kind FROM divisions WHERE tenant = $1 AND code = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(division_from_row).transpose()
-    }
-
     pub async fn units(&self, tenant: &Tenant) -> Result<Vec<OrgUnit>, StoreError> {
         let rows = sqlx::query(
             "SELECT code, name_zh, name_en, short_zh, duties_zh, phone, address, kind, division_code \
@@ -202,18 +209,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(unit_from_row).collect()
-    }
-
-    pub async fn unit(&self, tenant: &Tenant, code: &str) -> Result<Option<OrgUnit>, StoreError> {
-        let row = sqlx::query(
-            "SELECT code, name_zh, name_en, short_zh, duties_zh, phone, address, kind, division_code \
-             FROM org_units WHERE tenant = $1 AND code = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(unit_from_row).transpose()
     }
 
     pub async fn items(&self, tenant: &Tenant) -> Result<Vec<ServiceItem>, StoreError> {
@@ -226,61 +221,11 @@ impl Store {
         rows.iter().map(item_from_row).collect()
     }
 
-    pub async fn items_of_department(
-        &self,
-        tenant: &Tenant,
-        department: &str,
-    ) -> Result<Vec<ServiceItem>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT document FROM service_items WHERE tenant = $1 AND department_code = $2 ORDER BY position, code",
-        )
-        .bind(tenant.as_str())
-        .bind(department)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(item_from_row).collect()
-    }
-
-    /// Items handled at township or village level (at the applicant's own township centre).
-    pub async fn local_items(&self, tenant: &Tenant) -> Result<Vec<ServiceItem>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT document FROM service_items WHERE tenant = $1 AND level IN ('township', 'village') ORDER BY position, code",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(item_from_row).collect()
-    }
-
-    pub async fn item(
-        &self,
-        tenant: &Tenant,
-        code: &str,
-    ) -> Result<Option<ServiceItem>, StoreError> {
-        let row = sqlx::query("SELECT document FROM service_items WHERE tenant = $1 AND code = $2")
-            .bind(tenant.as_str())
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(item_from_row).transpose()
-    }
-
     pub async fn faqs(&self, tenant: &Tenant) -> Result<Vec<Faq>, StoreError> {
         let rows = sqlx::query(
             "SELECT question, answer, item_code, department_code FROM faqs WHERE tenant = $1 ORDER BY position",
         )
         .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(faq_from_row).collect()
-    }
-
-    pub async fn faqs_of_item(&self, tenant: &Tenant, item: &str) -> Result<Vec<Faq>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT question, answer, item_code, department_code FROM faqs WHERE tenant = $1 AND item_code = $2 ORDER BY position",
-        )
-        .bind(tenant.as_str())
-        .bind(item)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(faq_from_row).collect()

@@ -1,7 +1,13 @@
 //! Importing and exporting master data: every bad row reported, nothing half-written, and
 //! export round-trips with import.
 
-use tongban_app::{AppError, Dataset, demo_dataset, read_dataset_dir, write_dataset_dir};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tongban_app::{
+    App, AppError, Dataset, SearchIndex, SearchParams, demo_dataset, read_dataset_dir,
+    write_dataset_dir,
+};
 use tongban_testkit::{TestApp, backend_tests};
 
 fn report(e: AppError) -> Vec<String> {
@@ -94,4 +100,57 @@ fn reading_a_folder_without_data_files_is_an_error() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     assert!(read_dataset_dir(dir.path()).is_err());
     assert!(read_dataset_dir(&dir.path().join("missing")).is_err());
+}
+
+backend_tests! {
+    async fn an_import_by_another_process_reaches_this_one_at_its_next_version_check(b: Backend) {
+        let Some(t) = TestApp::demo(b).await else { return };
+        // A second server process on the same database, checking the version on every request.
+        let index = SearchIndex::in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let mine = App::new(t.app.store.clone(), Arc::new(index), t.app.tenant.clone(), t.app.clock.clone())
+            .with_catalog_check_interval(Duration::ZERO);
+        mine.reindex().await.unwrap_or_else(|e| panic!("{e}"));
+        let code = "1305340101001";
+        let before = mine.item(code).await.unwrap_or_else(|e| panic!("{e}")).name.clone();
+
+        let mut set = demo_dataset();
+        let mut items: Vec<serde_json::Value> = serde_json::from_str(set.catalog.as_deref().unwrap_or("[]")).unwrap_or_default();
+        let entry = items.iter_mut().find(|i| i["code"] == code).unwrap_or_else(|| panic!("no {code}"));
+        entry["name"] = serde_json::json!("个体工商户设立登记（新名称）");
+        entry["keywords"] = serde_json::json!(["开小卖部", "摆摊执照"]);
+        set.catalog = Some(serde_json::to_string(&items).unwrap_or_default());
+        t.app.import(&set).await.unwrap_or_else(|e| panic!("{e}"));
+
+        let after = mine.item(code).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(after.name, before);
+        assert_eq!(after.name, "个体工商户设立登记（新名称）");
+        // Its search index was rebuilt as well: the new keyword finds the item.
+        let found = mine
+            .search(SearchParams { text: "摆摊执照".into(), limit: 5, ..SearchParams::default() })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.items.first().map(|h| h.item.code.as_str()), Some(code), "{:?}", found.items);
+    }
+
+    async fn a_process_trusts_its_snapshot_between_version_checks(b: Backend) {
+        let Some(t) = TestApp::demo(b).await else { return };
+        let index = SearchIndex::in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let mine = App::new(t.app.store.clone(), Arc::new(index), t.app.tenant.clone(), t.app.clock.clone())
+            .with_catalog_check_interval(Duration::from_secs(3600));
+        mine.reindex().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut set = demo_dataset();
+        set.divisions = None;
+        set.departments = None;
+        set.faq = None;
+        set.calendars.clear();
+        let mut items: Vec<serde_json::Value> = serde_json::from_str(set.catalog.as_deref().unwrap_or("[]")).unwrap_or_default();
+        items[0]["name"] = serde_json::json!("改过的名称");
+        let code = items[0]["code"].as_str().unwrap_or_default().to_owned();
+        set.catalog = Some(serde_json::to_string(&items).unwrap_or_default());
+        t.app.import(&set).await.unwrap_or_else(|e| panic!("{e}"));
+        // No database round trip per request: the held snapshot answers until the next check.
+        assert_ne!(mine.item(&code).await.unwrap_or_else(|e| panic!("{e}")).name, "改过的名称");
+        // The importing process itself sees its import at once.
+        assert_eq!(t.app.item(&code).await.unwrap_or_else(|e| panic!("{e}")).name, "改过的名称");
+    }
 }

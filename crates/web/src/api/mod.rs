@@ -148,7 +148,7 @@ async fn get_item(
                 department: f.department,
             })
             .collect(),
-        item: guide.item,
+        item: ServiceItem::clone(&guide.item),
     }))
 }
 
@@ -332,7 +332,7 @@ async fn list_units(
     let lang = lang(&headers);
     app.units()
         .await
-        .map(Json)
+        .map(|units| Json(units.iter().map(|u| OrgUnit::clone(u)).collect()))
         .map_err(|e| ApiError::from_app(lang, e))
 }
 
@@ -359,7 +359,7 @@ async fn get_unit(
         .await
         .map_err(|e| ApiError::from_app(lang, e))?;
     Ok(Json(UnitDetail {
-        unit: page.unit,
+        unit: OrgUnit::clone(&page.unit),
         items: page.items,
     }))
 }

@@ -2,6 +2,8 @@
 
 mod views;
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, State};
@@ -15,7 +17,6 @@ use crate::error::ApiError;
 use crate::params::ItemsQuery;
 use crate::prefs::Prefs;
 pub use views::Chrome;
-const POPULAR: usize = 8;
 use views::{FaqView, GuideView, ItemCard, Option_, card, event_key};
 
 /// Renders a page with the headers every HTML page carries.
@@ -85,8 +86,7 @@ pub async fn home(State(app): State<App>, prefs: Prefs, OriginalUri(uri): Origin
     let c = Chrome::new(prefs, &uri);
     let tr = c.tr;
     let result =
-        async { Ok::<_, AppError>((app.popular_items(POPULAR).await?, app.townships().await?)) }
-            .await;
+        async { Ok::<_, AppError>((app.popular_items().await?, app.townships().await?)) }.await;
     match result {
         Ok((popular, townships)) => {
             let page = HomePage {
@@ -275,8 +275,8 @@ pub async fn guide(
 #[template(path = "departments.html")]
 struct DepartmentsPage {
     c: Chrome,
-    county: Vec<OrgUnit>,
-    townships: Vec<OrgUnit>,
+    county: Vec<Arc<OrgUnit>>,
+    townships: Vec<Arc<OrgUnit>>,
 }
 
 pub async fn departments(
@@ -308,7 +308,7 @@ pub async fn departments(
 #[template(path = "department.html")]
 struct DepartmentPage {
     c: Chrome,
-    unit: OrgUnit,
+    unit: Arc<OrgUnit>,
     name: String,
     items_heading: String,
     items: Vec<ItemCard>,
@@ -349,7 +349,7 @@ struct TownshipPage {
     c: Chrome,
     name: String,
     villages: Vec<String>,
-    office: Option<OrgUnit>,
+    office: Option<Arc<OrgUnit>>,
     local_items: Vec<ItemCard>,
     county_items: Vec<ItemCard>,
 }

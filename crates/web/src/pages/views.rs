@@ -268,7 +268,7 @@ impl GuideView {
                 .map(|e| (e.slug(), tr.t(&event_key(*e))))
                 .collect(),
             faqs: g.faqs.into_iter().map(|f| (f.question, f.answer)).collect(),
-            name: i.name,
+            name: i.name.clone(),
         }
     }
 }
