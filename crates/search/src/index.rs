@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
@@ -56,6 +56,54 @@ struct Generation {
     items: Vec<ItemSummary>,
     faqs: Vec<FaqHit>,
     synonyms: Arc<Synonyms>,
+    /// Pages already computed on this build. Residents ask the same few things (营业执照, 社保,
+    /// 低保) over and over, and a build never changes, so a page is computed once per build.
+    pages: Mutex<HashMap<PageKey, Arc<Page>>>,
+}
+
+/// Enough distinct queries for a county's daily traffic; when full, the cache starts over.
+const CACHED_PAGES: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    kind: SearchKind,
+    text: String,
+    filters: Filters,
+    limit: usize,
+    offset: usize,
+}
+
+/// Scores and catalog positions of one page of hits.
+type Page = SearchResults<(f32, usize)>;
+
+impl Generation {
+    fn new(
+        searcher: Searcher,
+        items: Vec<ItemSummary>,
+        faqs: Vec<FaqHit>,
+        synonyms: Arc<Synonyms>,
+    ) -> Self {
+        Self {
+            searcher,
+            items,
+            faqs,
+            synonyms,
+            pages: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, key: &PageKey) -> Option<Arc<Page>> {
+        self.pages.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: PageKey, page: Arc<Page>) {
+        if let Ok(mut pages) = self.pages.lock() {
+            if pages.len() >= CACHED_PAGES {
+                pages.clear();
+            }
+            pages.insert(key, page);
+        }
+    }
 }
 
 const WRITER_MEMORY: usize = 20_000_000;
@@ -102,12 +150,12 @@ impl SearchIndex {
             .try_into()?;
         // Until the first rebuild, a searcher over whatever is on disk has no summaries: its
         // hits are dropped, and the server rebuilds before it listens.
-        let current = RwLock::new(Arc::new(Generation {
-            searcher: reader.searcher(),
-            items: Vec::new(),
-            faqs: Vec::new(),
-            synonyms: Arc::new(Synonyms::default()),
-        }));
+        let current = RwLock::new(Arc::new(Generation::new(
+            reader.searcher(),
+            Vec::new(),
+            Vec::new(),
+            Arc::new(Synonyms::default()),
+        )));
         Ok(Self {
             index,
             reader,
@@ -208,12 +256,12 @@ impl SearchIndex {
         writer.commit()?;
         writer.wait_merging_threads()?;
         self.reader.reload()?;
-        let generation = Arc::new(Generation {
-            searcher: self.reader.searcher(),
-            items: input.summaries.to_vec(),
-            faqs: faq_hits,
-            synonyms: Arc::new(input.synonyms),
-        });
+        let generation = Arc::new(Generation::new(
+            self.reader.searcher(),
+            input.summaries.to_vec(),
+            faq_hits,
+            Arc::new(input.synonyms),
+        ));
         if let Ok(mut current) = self.current.write() {
             *current = generation;
         }
@@ -246,8 +294,8 @@ impl SearchIndex {
             total: found.total,
             hits: found
                 .hits
-                .into_iter()
-                .filter_map(|(score, position)| {
+                .iter()
+                .filter_map(|&(score, position)| {
                     let item = generation.items.get(position)?.clone();
                     Some(ItemHit { item, score })
                 })
@@ -267,8 +315,8 @@ impl SearchIndex {
             total: found.total,
             hits: found
                 .hits
-                .into_iter()
-                .filter_map(|(score, position)| {
+                .iter()
+                .filter_map(|&(score, position)| {
                     let hit = generation.faqs.get(position)?;
                     Some(FaqHit {
                         score,
@@ -279,7 +327,7 @@ impl SearchIndex {
         })
     }
 
-    /// Scores and catalog positions of one page of hits.
+    /// One page of hits, from the build's cache when it was asked before.
     fn run(
         &self,
         generation: &Generation,
@@ -288,7 +336,31 @@ impl SearchIndex {
         filters: &Filters,
         limit: usize,
         offset: usize,
-    ) -> Result<SearchResults<(f32, usize)>, SearchError> {
+    ) -> Result<Arc<Page>, SearchError> {
+        let key = PageKey {
+            kind,
+            text: text.to_owned(),
+            filters: filters.clone(),
+            limit,
+            offset,
+        };
+        if let Some(page) = generation.cached(&key) {
+            return Ok(page);
+        }
+        let page = Arc::new(self.compute(generation, kind, text, filters, limit, offset)?);
+        generation.remember(key, Arc::clone(&page));
+        Ok(page)
+    }
+
+    fn compute(
+        &self,
+        generation: &Generation,
+        kind: SearchKind,
+        text: &str,
+        filters: &Filters,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Page, SearchError> {
         let f = &self.fields;
         let searcher = &generation.searcher;
         let mut analyzer = jieba_analyzer();

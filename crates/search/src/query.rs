@@ -9,7 +9,7 @@ use crate::analysis::{full_pinyin, initials, is_intent_word, words};
 use crate::fields::Fields;
 use crate::synonyms::Synonyms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SearchKind {
     Items,
     Faqs,
@@ -24,7 +24,7 @@ impl SearchKind {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filters {
     pub department: Option<UnitCode>,
     pub level: Option<ServiceLevel>,

@@ -112,23 +112,27 @@ backend_tests! {
         mine.reindex().await.unwrap_or_else(|e| panic!("{e}"));
         let code = "1305340101001";
         let before = mine.item(code).await.unwrap_or_else(|e| panic!("{e}")).name.clone();
+        let search = |app: App| async move {
+            app.search(SearchParams { text: "糖画手艺".into(), limit: 5, ..SearchParams::default() })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        // Asked before the import: nothing yet (and the empty page is now cached).
+        assert!(search(mine.clone()).await.items.iter().all(|h| h.item.code.as_str() != code));
 
         let mut set = demo_dataset();
         let mut items: Vec<serde_json::Value> = serde_json::from_str(set.catalog.as_deref().unwrap_or("[]")).unwrap_or_default();
         let entry = items.iter_mut().find(|i| i["code"] == code).unwrap_or_else(|| panic!("no {code}"));
         entry["name"] = serde_json::json!("个体工商户设立登记（新名称）");
-        entry["keywords"] = serde_json::json!(["开小卖部", "摆摊执照"]);
+        entry["keywords"] = serde_json::json!(["开小卖部", "糖画手艺"]);
         set.catalog = Some(serde_json::to_string(&items).unwrap_or_default());
         t.app.import(&set).await.unwrap_or_else(|e| panic!("{e}"));
 
         let after = mine.item(code).await.unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(after.name, before);
         assert_eq!(after.name, "个体工商户设立登记（新名称）");
-        // Its search index was rebuilt as well: the new keyword finds the item.
-        let found = mine
-            .search(SearchParams { text: "摆摊执照".into(), limit: 5, ..SearchParams::default() })
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        // Its search index was rebuilt, cached pages with it: the new keyword finds the item.
+        let found = search(mine.clone()).await;
         assert_eq!(found.items.first().map(|h| h.item.code.as_str()), Some(code), "{:?}", found.items);
     }
 
