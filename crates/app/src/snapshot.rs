@@ -131,14 +131,6 @@ impl CatalogSnapshot {
         self.unit(code).map_or(code, |u| u.name_zh.as_str())
     }
 
-    /// Unit names by code, as the search index wants them.
-    pub fn unit_names(&self) -> HashMap<UnitCode, String> {
-        self.units
-            .iter()
-            .map(|u| (u.code.clone(), u.name_zh.clone()))
-            .collect()
-    }
-
     pub fn summary_of(&self, item: &ServiceItem) -> ItemSummary {
         item.summary(self.unit_name(item.department.as_str()))
     }
