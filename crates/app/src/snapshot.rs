@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use tongban_domain::{
     Division, DivisionLevel, Faq, ItemSummary, OrgUnit, ServiceItem, ServiceLevel, Target, Tenant,
-    UnitCode,
 };
 use tongban_store::Store;
 
