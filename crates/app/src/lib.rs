@@ -1,16 +1,19 @@
 //! Use cases: what residents, staff and the command line can do, each owning its transaction.
 //! Pages, the JSON API and the CLI all call these; no rule lives twice.
 
+mod audit;
 mod catalog;
 mod dataset;
 mod demo;
 mod error;
 mod search;
 mod snapshot;
+pub mod vault;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use audit::AuditVerdict;
 pub use catalog::{DepartmentPage, ItemGuide, TownshipPage};
 pub use dataset::{
     Dataset, ImportReport, RowError, read_dir as read_dataset_dir, write_dir as write_dataset_dir,
@@ -20,7 +23,7 @@ pub use error::AppError;
 pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
 pub use snapshot::{CatalogSnapshot, POPULAR, VERSION_CHECK_INTERVAL};
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
-pub use tongban_store::{Backend, ImportCounts, SearchMiss, Store, StoreError};
+pub use tongban_store::{AuditFilter, Backend, ImportCounts, SearchMiss, Store, StoreError};
 
 use tongban_domain::{Clock, ServiceItem, Tenant};
 
@@ -140,9 +143,16 @@ impl App {
     pub async fn import(&self, dataset: &Dataset) -> Result<ImportCounts, AppError> {
         let existing = dataset::Existing::load(&self.store, &self.tenant).await?;
         let data = dataset.validate(&self.tenant, &existing)?;
+        let audit = tongban_store::NewAudit {
+            at_ms: self.now_ms(),
+            actor: audit::SYSTEM.into(),
+            action: "catalog.import".into(),
+            object: "catalog".into(),
+            ..Default::default()
+        };
         let counts = self
             .store
-            .import_master_data(&self.tenant, &data, self.now_ms())
+            .import_master_data(&self.tenant, &data, &audit)
             .await?;
         self.reindex().await?;
         Ok(counts)

@@ -44,6 +44,17 @@ impl DivisionCode {
         }
     }
 
+    /// Whether this division is `area` or lies inside it (a village inside its township or
+    /// county).
+    pub fn is_within(&self, area: &DivisionCode) -> bool {
+        let prefix = match area.implied_level() {
+            DivisionLevel::County => 6,
+            DivisionLevel::Township => 9,
+            DivisionLevel::Village => 12,
+        };
+        self.0[..prefix] == area.0[..prefix]
+    }
+
     /// The code of the division this one lies in, derived from the code itself.
     pub fn implied_parent(&self) -> Option<DivisionCode> {
         match self.implied_level() {

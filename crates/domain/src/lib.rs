@@ -3,15 +3,20 @@
 //! Nothing here touches a database, a clock, the network or a file; callers pass in what a rule
 //! needs (a calendar, an instant from a [`clock::Clock`]) and get values or typed errors back.
 
+pub mod access;
+pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;
 pub mod division;
 pub mod faq;
+pub mod identity;
+pub mod password;
 pub mod tenant;
 pub mod text;
 pub mod unit;
 
+pub use access::{Actor, Placement, Role};
 pub use calendar::{Calendar, CalendarError, CalendarYear};
 pub use catalog::{
     Fee, FieldType, FormField, ItemCode, ItemSummary, ItemType, LifeEvent, Material, MaterialForm,
@@ -20,6 +25,7 @@ pub use catalog::{
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use division::{Division, DivisionCode, DivisionKind, DivisionLevel};
 pub use faq::Faq;
+pub use identity::{PhoneError, PhoneNumber, ResidentId, ResidentIdError};
 pub use tenant::Tenant;
 pub use unit::{OrgUnit, UnitCode, UnitKind};
 

@@ -8,7 +8,7 @@ use tongban_domain::{
 };
 
 use crate::error::corrupt;
-use crate::{Store, StoreError};
+use crate::{NewAudit, Store, StoreError};
 
 /// A validated set of master data to write in one transaction. Entities with a code are
 /// upserted; when `faqs` is given it replaces the tenant's whole knowledge base.
@@ -40,10 +40,11 @@ impl Store {
         &self,
         tenant: &Tenant,
         data: &MasterData,
-        now_ms: i64,
+        audit: &NewAudit,
     ) -> Result<ImportCounts, StoreError> {
         let t = tenant.as_str();
-        let mut tx = self.pool.begin().await?;
+        let now_ms = audit.at_ms;
+        let mut tx = self.begin().await?;
 
         // Parents before children, so the self-reference holds at every insert.
         let mut divisions: Vec<&Division> = data.divisions.iter().collect();
@@ -61,7 +62,7 @@ impl Store {
             .bind(d.level.as_str())
             .bind(d.parent.as_ref().map(DivisionCode::as_str))
             .bind(d.kind.as_str())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
 
@@ -85,7 +86,7 @@ impl Store {
             .bind(u.kind.as_str())
             .bind(u.division.as_ref().map(DivisionCode::as_str))
             .bind(to_i64(position))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
 
@@ -108,7 +109,7 @@ impl Store {
             .bind(to_i64(position))
             .bind(document)
             .bind(now_ms)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
 
@@ -116,7 +117,7 @@ impl Store {
         if let Some(faqs) = &data.faqs {
             sqlx::query("DELETE FROM faqs WHERE tenant = $1")
                 .bind(t)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
             for (position, f) in faqs.iter().enumerate() {
                 sqlx::query(
@@ -129,7 +130,7 @@ impl Store {
                 .bind(&f.answer)
                 .bind(f.item_code.as_ref().map(ItemCode::as_str))
                 .bind(f.department.as_str())
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
             }
             faq_count = faqs.len();
@@ -145,7 +146,7 @@ impl Store {
             .bind(i64::from(year.year))
             .bind(document)
             .bind(now_ms)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
 
@@ -156,17 +157,31 @@ impl Store {
         )
         .bind(t)
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
 
-        tx.commit().await?;
-        Ok(ImportCounts {
+        let counts = ImportCounts {
             divisions: data.divisions.len(),
             units: data.units.len(),
             items: data.items.len(),
             faqs: faq_count,
             calendars: data.calendars.len(),
-        })
+        };
+        let detail = format!(
+            "divisions={} units={} items={} faqs={} calendars={}",
+            counts.divisions, counts.units, counts.items, counts.faqs, counts.calendars
+        );
+        self.append_audit(
+            &mut tx,
+            tenant,
+            &NewAudit {
+                detail,
+                ..audit.clone()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
     }
 
     /// The tenant's catalog version: 0 before the first import, raised by each import.

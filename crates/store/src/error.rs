@@ -10,6 +10,8 @@ pub enum StoreError {
     Migrate(String),
     #[error("stored data is corrupt ({what}): {detail}")]
     Corrupt { what: String, detail: String },
+    #[error("not found: {0}")]
+    NotFound(String),
     #[error("the data breaks a database constraint: {0}")]
     Constraint(String),
     #[error("database error: {0}")]

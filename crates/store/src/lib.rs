@@ -2,19 +2,25 @@
 //! (scale-out) through sqlx's `Any` driver: queries use `$1` placeholders that both accept, and
 //! each backend keeps its own migrations folder.
 
+mod audit;
 mod catalog;
 mod error;
+mod people;
 mod search_log;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+pub use audit::{AuditFilter, NewAudit, StoredAudit};
 pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
+pub use people::{OtpRecord, UserKind, UserRecord};
 pub use search_log::SearchMiss;
+pub use sessions::{ApiTokenRecord, SessionRecord};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -129,6 +135,31 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Starts a transaction for a use case. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that reads and then writes could otherwise fail to
+    /// upgrade its lock when another writer went first.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx(tx))
+    }
+}
+
+/// One use case's transaction: everything written through it lands together or not at all.
+pub struct Tx(Transaction<'static, Any>);
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.0
     }
 }
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tongban_app::{App, SearchIndex, Store, demo_dataset, read_dataset_dir, write_dataset_dir};
+use tongban_app::{
+    App, AuditVerdict, SearchIndex, Store, demo_dataset, read_dataset_dir, write_dataset_dir,
+};
 use tongban_domain::SystemClock;
 
 use crate::config::{Overrides, Settings};
@@ -52,6 +54,16 @@ enum Command {
     Export { dir: PathBuf },
     /// Rebuild the search index from the database.
     Reindex,
+    /// Work with the tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every entry's hash against its content and the entry before it; names the first
+    /// broken entry and exits with status 1 if the chain is broken.
+    Verify,
 }
 
 fn init_logging(settings: &Settings) {
@@ -174,6 +186,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let docs = app.reindex().await?;
             println!("search index rebuilt: {docs} documents");
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let app = open(&settings).await?;
+            match app.verify_audit().await? {
+                AuditVerdict::Intact { entries } => {
+                    println!("audit chain intact: {entries} entries");
+                    Ok(())
+                }
+                AuditVerdict::Broken(at) => anyhow::bail!("audit chain broken at {at}"),
+            }
         }
     }
 }

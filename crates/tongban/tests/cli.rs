@@ -2,19 +2,8 @@
 
 use std::process::Command;
 
-fn tongban(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TONGBAN_DATABASE_URL")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run tongban: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::tongban;
 
 #[test]
 fn import_export_and_reindex_work_on_a_data_folder() {

@@ -1,0 +1,205 @@
+//! The audit trail: appended inside the transaction of the change it records, read for
+//! browsing and for verifying the hash chain.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tongban_domain::Tenant;
+use tongban_domain::audit::{AuditRecord, GENESIS, chain_hash};
+
+use crate::{Store, StoreError, Tx};
+
+/// What a use case records; the store numbers and chains it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewAudit {
+    pub at_ms: i64,
+    pub actor: String,
+    pub unit: String,
+    pub action: String,
+    pub object: String,
+    pub request_id: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAudit {
+    pub record: AuditRecord,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Filters for browsing; every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action_prefix: Option<String>,
+    pub object: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Entries before this sequence number (paging backwards from the newest).
+    pub before_seq: Option<i64>,
+}
+
+fn audit_from_row(r: &AnyRow) -> Result<StoredAudit, StoreError> {
+    Ok(StoredAudit {
+        record: AuditRecord {
+            seq: r.try_get("seq")?,
+            at_ms: r.try_get("at")?,
+            actor: r.try_get("actor")?,
+            unit: r.try_get("unit")?,
+            action: r.try_get("action")?,
+            object: r.try_get("object")?,
+            request_id: r.try_get("request_id")?,
+            detail: r.try_get("detail")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, unit, action, object, request_id, detail, prev_hash, hash";
+
+impl Store {
+    /// Appends one entry to the tenant's chain. Raising the head row first makes concurrent
+    /// appenders wait for each other, so the chain never forks.
+    pub async fn append_audit(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        entry: &NewAudit,
+    ) -> Result<i64, StoreError> {
+        let t = tenant.as_str();
+        sqlx::query(
+            "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant) DO NOTHING",
+        )
+        .bind(t)
+        .bind(GENESIS)
+        .execute(tx.conn())
+        .await?;
+        let head = sqlx::query(
+            "UPDATE audit_heads SET seq = seq + 1 WHERE tenant = $1 RETURNING seq, hash",
+        )
+        .bind(t)
+        .fetch_one(tx.conn())
+        .await?;
+        let seq: i64 = head.try_get("seq")?;
+        let prev: String = head.try_get("hash")?;
+        let record = AuditRecord {
+            seq,
+            at_ms: entry.at_ms,
+            actor: entry.actor.clone(),
+            unit: entry.unit.clone(),
+            action: entry.action.clone(),
+            object: entry.object.clone(),
+            request_id: entry.request_id.clone(),
+            detail: entry.detail.clone(),
+        };
+        let hash = chain_hash(&prev, &record);
+        sqlx::query(
+            "INSERT INTO audit_log (tenant, seq, at, actor, unit, action, object, request_id, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(t)
+        .bind(seq)
+        .bind(record.at_ms)
+        .bind(&record.actor)
+        .bind(&record.unit)
+        .bind(&record.action)
+        .bind(&record.object)
+        .bind(&record.request_id)
+        .bind(&record.detail)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE audit_heads SET hash = $2 WHERE tenant = $1")
+            .bind(t)
+            .bind(&hash)
+            .execute(tx.conn())
+            .await?;
+        Ok(seq)
+    }
+
+    /// A page of entries, newest first.
+    pub async fn audit_entries(
+        &self,
+        tenant: &Tenant,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<StoredAudit>, StoreError> {
+        // sqlx's QueryBuilder writes `?` placeholders for `Any`, which PostgreSQL refuses, so
+        // the `$n` numbering is done here.
+        enum Bind {
+            Text(String),
+            Int(i64),
+        }
+        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant = $1");
+        let mut binds = vec![Bind::Text(tenant.as_str().to_owned())];
+        let mut push = |condition: &str, value: Bind| {
+            binds.push(value);
+            sql.push_str(&format!(" AND {condition} ${}", binds.len()));
+        };
+        if let Some(a) = &filter.actor {
+            push("actor =", Bind::Text(a.clone()));
+        }
+        if let Some(p) = &filter.action_prefix {
+            push(
+                "action LIKE",
+                Bind::Text(format!("{}%", p.replace(['%', '_'], ""))),
+            );
+        }
+        if let Some(o) = &filter.object {
+            push("object =", Bind::Text(o.clone()));
+        }
+        if let Some(v) = filter.since_ms {
+            push("at >=", Bind::Int(v));
+        }
+        if let Some(v) = filter.until_ms {
+            push("at <", Bind::Int(v));
+        }
+        if let Some(v) = filter.before_seq {
+            push("seq <", Bind::Int(v));
+        }
+        binds.push(Bind::Int(limit.clamp(1, 500)));
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Entries in chain order from `after_seq`, a batch at a time (for verification).
+    pub async fn audit_chain_batch(
+        &self,
+        tenant: &Tenant,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredAudit>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        )))
+        .bind(tenant.as_str())
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// The sequence number and hash the chain ends with, as the head row records them.
+    pub async fn audit_head(&self, tenant: &Tenant) -> Result<(i64, String), StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
+            None => (0, GENESIS.to_owned()),
+        })
+    }
+}
