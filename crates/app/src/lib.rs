@@ -94,15 +94,15 @@ impl App {
             return Ok(snapshot);
         }
         let previous = self.catalog.current();
-        let version = match self.store.catalog_version(&self.tenant).await {
-            Ok(v) => v,
+        let version = match (self.store.catalog_version(&self.tenant).await, &previous) {
+            (Ok(v), _) => v,
             // The database is away: the catalog it last gave is still right to show.
-            Err(e) if previous.is_some() => {
+            (Err(e), Some(held)) => {
                 tracing::warn!(error = %e, "catalog version check failed; serving the snapshot held");
                 self.catalog.touch();
-                return previous.ok_or_else(|| AppError::Internal("snapshot vanished".into()));
+                return Ok(Arc::clone(held));
             }
-            Err(e) => return Err(e.into()),
+            (Err(e), None) => return Err(e.into()),
         };
         if let Some(current) = previous.as_ref().filter(|s| s.version == version) {
             self.catalog.touch();
@@ -143,7 +143,7 @@ impl App {
     pub async fn import(&self, dataset: &Dataset) -> Result<ImportCounts, AppError> {
         let existing = dataset::Existing::load(&self.store, &self.tenant).await?;
         let data = dataset.validate(&self.tenant, &existing)?;
-        let audit = tongban_store::NewAudit {
+        let audit = tongban_domain::audit::AuditEntry {
             at_ms: self.now_ms(),
             actor: audit::SYSTEM.into(),
             action: "catalog.import".into(),

@@ -99,10 +99,6 @@ impl CatalogSnapshot {
         self.item_index.get(code).map(|&i| &self.items[i])
     }
 
-    pub fn item_summary(&self, code: &str) -> Option<&ItemSummary> {
-        self.item_index.get(code).map(|&i| &self.summaries[i])
-    }
-
     pub fn unit(&self, code: &str) -> Option<&Arc<OrgUnit>> {
         self.unit_index.get(code).map(|&i| &self.units[i])
     }
@@ -130,7 +126,7 @@ impl CatalogSnapshot {
         self.unit(code).map_or(code, |u| u.name_zh.as_str())
     }
 
-    pub fn summary_of(&self, item: &ServiceItem) -> ItemSummary {
+    fn summary_of(&self, item: &ServiceItem) -> ItemSummary {
         item.summary(self.unit_name(item.department.as_str()))
     }
 

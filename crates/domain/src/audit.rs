@@ -6,10 +6,9 @@ use sha2::{Digest, Sha256};
 /// The hash the first entry of a tenant's chain links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One audit entry as it is hashed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    pub seq: i64,
+/// What a use case records; the store gives it its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditEntry {
     pub at_ms: i64,
     /// User id of whoever acted (`system` for the server itself, `anonymous` before sign-in).
     pub actor: String,
@@ -24,22 +23,30 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// One entry at its place in the chain, as it is hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub entry: AuditEntry,
+}
+
 /// Hex SHA-256 over the previous hash and every field, each length-prefixed so no two
 /// different entries hash the same input.
 pub fn chain_hash(prev: &str, r: &AuditRecord) -> String {
     let mut h = Sha256::new();
+    let e = &r.entry;
     let seq = r.seq.to_string();
-    let at = r.at_ms.to_string();
+    let at = e.at_ms.to_string();
     for part in [
         prev,
         seq.as_str(),
         at.as_str(),
-        &r.actor,
-        &r.unit,
-        &r.action,
-        &r.object,
-        &r.request_id,
-        &r.detail,
+        &e.actor,
+        &e.unit,
+        &e.action,
+        &e.object,
+        &e.request_id,
+        &e.detail,
     ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
@@ -143,13 +150,14 @@ mod tests {
             .map(|seq| {
                 let r = AuditRecord {
                     seq,
-                    at_ms: 1_700_000_000_000 + seq,
-                    actor: "u1".into(),
-                    unit: String::new(),
-                    action: "resident.sign_in".into(),
-                    object: format!("user:{seq}"),
-                    request_id: "r".into(),
-                    detail: String::new(),
+                    entry: AuditEntry {
+                        at_ms: 1_700_000_000_000 + seq,
+                        actor: "u1".into(),
+                        action: "resident.sign_in".into(),
+                        object: format!("user:{seq}"),
+                        request_id: "r".into(),
+                        ..AuditEntry::default()
+                    },
                 };
                 let hash = chain_hash(&prev, &r);
                 let out = (r, prev.clone(), hash.clone());
@@ -167,7 +175,7 @@ mod tests {
     fn an_intact_chain_verifies_and_an_edit_is_found_where_it_was_made() {
         let mut c = chain(5);
         assert_eq!(verify(&c), Ok(5));
-        c[2].0.object = "user:999".into();
+        c[2].0.entry.object = "user:999".into();
         assert_eq!(verify(&c), Err(ChainBreak::Content { seq: 3 }));
     }
 

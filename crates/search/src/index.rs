@@ -347,28 +347,19 @@ impl SearchIndex {
         if let Some(page) = generation.cached(&key) {
             return Ok(page);
         }
-        let page = Arc::new(self.compute(generation, kind, text, filters, limit, offset)?);
+        let page = Arc::new(self.compute(generation, &key)?);
         generation.remember(key, Arc::clone(&page));
         Ok(page)
     }
 
-    fn compute(
-        &self,
-        generation: &Generation,
-        kind: SearchKind,
-        text: &str,
-        filters: &Filters,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Page, SearchError> {
+    fn compute(&self, generation: &Generation, key: &PageKey) -> Result<Page, SearchError> {
         let f = &self.fields;
         let searcher = &generation.searcher;
         let mut analyzer = jieba_analyzer();
-        let scoring = text_query(f, &mut analyzer, &generation.synonyms, text);
+        let scoring = text_query(f, &mut analyzer, &generation.synonyms, &key.text);
         let ranked = scoring.is_some();
-        let query = filtered(f, kind, filters, scoring);
-        let limit = limit.max(1);
-        let page = TopDocs::with_limit(limit).and_offset(offset);
+        let query = filtered(f, key.kind, &key.filters, scoring);
+        let page = TopDocs::with_limit(key.limit.max(1)).and_offset(key.offset);
         let (total, hits) = if ranked {
             let (total, ranked): (usize, Vec<(f32, DocAddress)>) =
                 searcher.search(&query, &(Count, page.order_by_score()))?;

@@ -4,21 +4,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tongban_domain::Tenant;
-use tongban_domain::audit::{AuditRecord, GENESIS, chain_hash};
+use tongban_domain::audit::{AuditEntry, AuditRecord, GENESIS, chain_hash};
 
 use crate::{Store, StoreError, Tx};
-
-/// What a use case records; the store numbers and chains it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewAudit {
-    pub at_ms: i64,
-    pub actor: String,
-    pub unit: String,
-    pub action: String,
-    pub object: String,
-    pub request_id: String,
-    pub detail: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAudit {
@@ -43,13 +31,15 @@ fn audit_from_row(r: &AnyRow) -> Result<StoredAudit, StoreError> {
     Ok(StoredAudit {
         record: AuditRecord {
             seq: r.try_get("seq")?,
-            at_ms: r.try_get("at")?,
-            actor: r.try_get("actor")?,
-            unit: r.try_get("unit")?,
-            action: r.try_get("action")?,
-            object: r.try_get("object")?,
-            request_id: r.try_get("request_id")?,
-            detail: r.try_get("detail")?,
+            entry: AuditEntry {
+                at_ms: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                unit: r.try_get("unit")?,
+                action: r.try_get("action")?,
+                object: r.try_get("object")?,
+                request_id: r.try_get("request_id")?,
+                detail: r.try_get("detail")?,
+            },
         },
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
@@ -66,7 +56,7 @@ impl Store {
         &self,
         tx: &mut Tx,
         tenant: &Tenant,
-        entry: &NewAudit,
+        entry: &AuditEntry,
     ) -> Result<i64, StoreError> {
         let t = tenant.as_str();
         sqlx::query(
@@ -84,30 +74,26 @@ impl Store {
         .await?;
         let seq: i64 = head.try_get("seq")?;
         let prev: String = head.try_get("hash")?;
-        let record = AuditRecord {
-            seq,
-            at_ms: entry.at_ms,
-            actor: entry.actor.clone(),
-            unit: entry.unit.clone(),
-            action: entry.action.clone(),
-            object: entry.object.clone(),
-            request_id: entry.request_id.clone(),
-            detail: entry.detail.clone(),
-        };
-        let hash = chain_hash(&prev, &record);
+        let hash = chain_hash(
+            &prev,
+            &AuditRecord {
+                seq,
+                entry: entry.clone(),
+            },
+        );
         sqlx::query(
             "INSERT INTO audit_log (tenant, seq, at, actor, unit, action, object, request_id, detail, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(t)
         .bind(seq)
-        .bind(record.at_ms)
-        .bind(&record.actor)
-        .bind(&record.unit)
-        .bind(&record.action)
-        .bind(&record.object)
-        .bind(&record.request_id)
-        .bind(&record.detail)
+        .bind(entry.at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.unit)
+        .bind(&entry.action)
+        .bind(&entry.object)
+        .bind(&entry.request_id)
+        .bind(&entry.detail)
         .bind(&prev)
         .bind(&hash)
         .execute(tx.conn())

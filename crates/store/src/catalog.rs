@@ -8,7 +8,9 @@ use tongban_domain::{
 };
 
 use crate::error::corrupt;
-use crate::{NewAudit, Store, StoreError};
+use tongban_domain::audit::AuditEntry;
+
+use crate::{Store, StoreError};
 
 /// A validated set of master data to write in one transaction. Entities with a code are
 /// upserted; when `faqs` is given it replaces the tenant's whole knowledge base.
@@ -40,7 +42,7 @@ impl Store {
         &self,
         tenant: &Tenant,
         data: &MasterData,
-        audit: &NewAudit,
+        audit: &AuditEntry,
     ) -> Result<ImportCounts, StoreError> {
         let t = tenant.as_str();
         let now_ms = audit.at_ms;
@@ -174,7 +176,7 @@ impl Store {
         self.append_audit(
             &mut tx,
             tenant,
-            &NewAudit {
+            &AuditEntry {
                 detail,
                 ..audit.clone()
             },

@@ -15,10 +15,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
-pub use audit::{AuditFilter, NewAudit, StoredAudit};
+pub use audit::{AuditFilter, StoredAudit};
 pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
-pub use people::{OtpRecord, UserKind, UserRecord};
+pub use people::{OtpRecord, OtpSender, UserKind, UserRecord};
 pub use search_log::SearchMiss;
 pub use sessions::{ApiTokenRecord, SessionRecord};
 

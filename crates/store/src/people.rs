@@ -90,6 +90,33 @@ pub struct OtpRecord {
     pub used_at: Option<i64>,
 }
 
+/// The unique columns a user is looked up by.
+#[derive(Debug, Clone, Copy)]
+enum UserKey {
+    Id,
+    PhoneHash,
+    Username,
+}
+
+impl UserKey {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::PhoneHash => "phone_hash",
+            Self::Username => "username",
+        }
+    }
+}
+
+/// Who sign-in codes are counted by for rate limits.
+#[derive(Debug, Clone, Copy)]
+pub enum OtpSender<'a> {
+    /// The keyed hash of the phone number the codes went to.
+    Phone(&'a str),
+    /// The address that asked for them.
+    Ip(&'a str),
+}
+
 impl Store {
     pub async fn insert_user(
         &self,
@@ -170,7 +197,7 @@ impl Store {
     }
 
     pub async fn user(&self, tenant: &Tenant, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.user_where(tenant, "id", id).await
+        self.user_where(tenant, UserKey::Id, id).await
     }
 
     pub async fn user_by_phone_hash(
@@ -178,7 +205,7 @@ impl Store {
         tenant: &Tenant,
         hash: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        self.user_where(tenant, "phone_hash", hash).await
+        self.user_where(tenant, UserKey::PhoneHash, hash).await
     }
 
     pub async fn user_by_username(
@@ -186,27 +213,23 @@ impl Store {
         tenant: &Tenant,
         username: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        self.user_where(tenant, "username", username).await
+        self.user_where(tenant, UserKey::Username, username).await
     }
 
     async fn user_where(
         &self,
         tenant: &Tenant,
-        column: &'static str,
+        key: UserKey,
         value: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let sql = match column {
-            "id" => format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND id = $2"),
-            "phone_hash" => {
-                format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND phone_hash = $2")
-            }
-            _ => format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND username = $2"),
-        };
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.as_str())
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND {} = $2",
+            key.column()
+        )))
+        .bind(tenant.as_str())
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -266,16 +289,12 @@ impl Store {
         tenant: &Tenant,
         owner: &str,
     ) -> Result<Vec<(UserRecord, String)>, StoreError> {
-        let columns: String = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {columns}, f.relation FROM family_links f JOIN users u \
+        // The link's own time is renamed so `created_at` stays the user's.
+        let rows = sqlx::query(
+            "SELECT u.*, f.relation, f.created_at AS linked_at FROM family_links f JOIN users u \
              ON u.tenant = f.tenant AND u.id = f.member_id \
-             WHERE f.tenant = $1 AND f.owner_id = $2 ORDER BY f.created_at, u.id"
-        )))
+             WHERE f.tenant = $1 AND f.owner_id = $2 ORDER BY linked_at, u.id",
+        )
         .bind(tenant.as_str())
         .bind(owner)
         .fetch_all(&self.pool)
@@ -308,37 +327,26 @@ impl Store {
         Ok(())
     }
 
-    /// Send times of codes to one phone (by hash) or from one address since `since_ms`, newest first.
+    /// Send times of the codes counted against `sender` since `since_ms`, newest first.
     pub async fn otp_sends_since(
         &self,
         tenant: &Tenant,
-        phone_hash: Option<&str>,
-        ip: Option<&str>,
+        sender: OtpSender<'_>,
         since_ms: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let rows = match (phone_hash, ip) {
-            (Some(p), _) => {
-                sqlx::query(
-                    "SELECT sent_at FROM otp_codes WHERE tenant = $1 AND phone_hash = $2 AND sent_at >= $3 ORDER BY sent_at DESC",
-                )
-                .bind(tenant.as_str())
-                .bind(p)
-                .bind(since_ms)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            (None, Some(ip)) => {
-                sqlx::query(
-                    "SELECT sent_at FROM otp_codes WHERE tenant = $1 AND ip = $2 AND sent_at >= $3 ORDER BY sent_at DESC",
-                )
-                .bind(tenant.as_str())
-                .bind(ip)
-                .bind(since_ms)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            (None, None) => Vec::new(),
+        let (column, value) = match sender {
+            OtpSender::Phone(hash) => ("phone_hash", hash),
+            OtpSender::Ip(ip) => ("ip", ip),
         };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT sent_at FROM otp_codes WHERE tenant = $1 AND {column} = $2 AND sent_at >= $3 \
+             ORDER BY sent_at DESC"
+        )))
+        .bind(tenant.as_str())
+        .bind(value)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| r.try_get::<i64, _>("sent_at").map_err(StoreError::from))
             .collect()

@@ -34,7 +34,7 @@ backend_tests! {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(entries.len(), 3);
-        assert!(entries.iter().all(|e| e.record.action == "catalog.import" && e.record.detail.contains("items=166")));
+        assert!(entries.iter().all(|e| e.record.entry.action == "catalog.import" && e.record.entry.detail.contains("items=166")));
         let filter = tongban_app::AuditFilter {
             actor: Some("system".into()),
             action_prefix: Some("catalog.".into()),
@@ -61,7 +61,7 @@ backend_tests! {
         // A forger who edits entry 1 and recomputes its hash cannot fix the link of entry 2.
         let first = t.app.store.audit_chain_batch(&t.app.tenant, 0, 1).await.unwrap_or_else(|e| panic!("{e}"));
         let mut forged = first[0].record.clone();
-        forged.actor = "someone-else".into();
+        forged.entry.actor = "someone-else".into();
         let hash = chain_hash(&first[0].prev_hash, &forged);
         t.app
             .store
