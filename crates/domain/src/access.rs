@@ -41,6 +41,37 @@ impl Role {
     }
 }
 
+/// What a personal access token may be used for. A token never grants more than its owner's
+/// roles allow; a scope only narrows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Scope {
+    /// Read the owner's own profile.
+    ProfileRead,
+    /// Read the audit trail (supervisors, administrators).
+    AuditRead,
+    /// Read staff accounts (administrators).
+    StaffRead,
+}
+
+impl Scope {
+    pub const ALL: &'static [Scope] = &[Scope::ProfileRead, Scope::AuditRead, Scope::StaffRead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProfileRead => "profile:read",
+            Self::AuditRead => "audit:read",
+            Self::StaffRead => "staff:read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|x| x.as_str() == s.trim())
+    }
+}
+
+/// How many family members one resident may add.
+pub const FAMILY_LIMIT: usize = 8;
+
 /// Who is acting, as the rules need to know them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {

@@ -12,6 +12,7 @@ pub mod division;
 pub mod faq;
 pub mod identity;
 pub mod password;
+pub mod signin;
 pub mod tenant;
 pub mod text;
 pub mod unit;

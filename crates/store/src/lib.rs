@@ -2,6 +2,7 @@
 //! (scale-out) through sqlx's `Any` driver: queries use `$1` placeholders that both accept, and
 //! each backend keeps its own migrations folder.
 
+mod agents;
 mod audit;
 mod catalog;
 mod error;
@@ -15,10 +16,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+pub use agents::{ConsentRecord, ConsentsOf, FileRecord};
 pub use audit::{AuditFilter, StoredAudit};
 pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
-pub use people::{OtpRecord, OtpSender, UserKind, UserRecord};
+pub use people::{EncryptedFields, OtpRecord, OtpSender, UserKind, UserRecord};
 pub use search_log::SearchMiss;
 pub use sessions::{ApiTokenRecord, SessionRecord};
 

@@ -7,7 +7,7 @@ use tongban_domain::Tenant;
 use crate::{Store, StoreError, Tx};
 
 /// A user as stored. Personal numbers stay encrypted here; the app crate's vault opens them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserRecord {
     pub id: String,
     pub kind: UserKind,
@@ -20,6 +20,11 @@ pub struct UserRecord {
     pub real_name_at: Option<i64>,
     pub password_hash: Option<String>,
     pub totp_secret_enc: Option<String>,
+    /// When the staff member proved their authenticator with a code; until then the secret
+    /// does not guard sign-in.
+    pub totp_confirmed_at: Option<i64>,
+    /// The last TOTP time step accepted, so a code is never accepted twice.
+    pub totp_last_step: Option<i64>,
     pub unit_code: Option<String>,
     pub division_code: Option<String>,
     pub roles: Vec<String>,
@@ -30,8 +35,19 @@ pub struct UserRecord {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The encrypted columns of one user, as key rotation sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EncryptedFields {
+    pub tenant: String,
+    pub id: String,
+    pub phone_enc: Option<String>,
+    pub id_number_enc: Option<String>,
+    pub totp_secret_enc: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserKind {
+    #[default]
     Resident,
     Staff,
 }
@@ -46,8 +62,8 @@ impl UserKind {
 }
 
 const USER_COLUMNS: &str = "id, kind, username, display_name, phone_enc, phone_hash, id_number_enc, \
-     id_number_hash, real_name_at, password_hash, totp_secret_enc, unit_code, division_code, roles, \
-     failed_logins, locked_until, disabled, created_by, created_at";
+     id_number_hash, real_name_at, password_hash, totp_secret_enc, totp_confirmed_at, totp_last_step, \
+     unit_code, division_code, roles, failed_logins, locked_until, disabled, created_by, created_at";
 
 fn user_from_row(r: &AnyRow) -> Result<UserRecord, StoreError> {
     let kind: String = r.try_get("kind")?;
@@ -68,6 +84,8 @@ fn user_from_row(r: &AnyRow) -> Result<UserRecord, StoreError> {
         real_name_at: r.try_get("real_name_at")?,
         password_hash: r.try_get("password_hash")?,
         totp_secret_enc: r.try_get("totp_secret_enc")?,
+        totp_confirmed_at: r.try_get("totp_confirmed_at")?,
+        totp_last_step: r.try_get("totp_last_step")?,
         unit_code: r.try_get("unit_code")?,
         division_code: r.try_get("division_code")?,
         roles: roles.split_whitespace().map(str::to_owned).collect(),
@@ -127,8 +145,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO users (tenant, id, kind, username, display_name, phone_enc, phone_hash, \
              id_number_enc, id_number_hash, real_name_at, password_hash, totp_secret_enc, unit_code, \
-             division_code, roles, failed_logins, locked_until, disabled, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
+             division_code, roles, failed_logins, locked_until, disabled, created_by, created_at, updated_at, \
+             totp_confirmed_at, totp_last_step) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)",
         )
         .bind(tenant.as_str())
         .bind(&u.id)
@@ -150,6 +169,8 @@ impl Store {
         .bind(i64::from(u.disabled))
         .bind(&u.created_by)
         .bind(u.created_at)
+        .bind(u.totp_confirmed_at)
+        .bind(u.totp_last_step)
         .execute(tx.conn())
         .await?;
         Ok(())
@@ -167,7 +188,8 @@ impl Store {
             "UPDATE users SET username = $3, display_name = $4, phone_enc = $5, phone_hash = $6, \
              id_number_enc = $7, id_number_hash = $8, real_name_at = $9, password_hash = $10, \
              totp_secret_enc = $11, unit_code = $12, division_code = $13, roles = $14, \
-             failed_logins = $15, locked_until = $16, disabled = $17, updated_at = $18 \
+             failed_logins = $15, locked_until = $16, disabled = $17, updated_at = $18, \
+             totp_confirmed_at = $19, totp_last_step = $20 \
              WHERE tenant = $1 AND id = $2",
         )
         .bind(tenant.as_str())
@@ -188,6 +210,8 @@ impl Store {
         .bind(u.locked_until)
         .bind(i64::from(u.disabled))
         .bind(now_ms)
+        .bind(u.totp_confirmed_at)
+        .bind(u.totp_last_step)
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
@@ -231,6 +255,151 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Everyone who registered the identity number behind this keyed hash.
+    pub async fn users_by_id_number_hash(
+        &self,
+        tenant: &Tenant,
+        hash: &str,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND id_number_hash = $2 ORDER BY created_at, id"
+        )))
+        .bind(tenant.as_str())
+        .bind(hash)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Counts one wrong password and returns the consecutive failures so far. An increment in
+    /// the database, so simultaneous guesses are all counted.
+    pub async fn count_password_failure(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE tenant = $1 AND id = $2 \
+             RETURNING failed_logins",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+        Ok(row.try_get("failed_logins")?)
+    }
+
+    pub async fn lock_user_until(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        id: &str,
+        until_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET locked_until = $3 WHERE tenant = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .bind(until_ms)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a TOTP time step as used; `false` when this or a later step was already used
+    /// (a replayed code).
+    pub async fn use_totp_step(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        id: &str,
+        step: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $3 WHERE tenant = $1 AND id = $2 \
+             AND (totp_last_step IS NULL OR totp_last_step < $3)",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(step)
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Encrypted fields of users (every tenant: keys belong to the deployment) in id order,
+    /// `limit` at a time after `after_id`, for re-encryption under a new key.
+    pub async fn encrypted_fields_page(
+        &self,
+        after_id: &str,
+        limit: i64,
+    ) -> Result<Vec<EncryptedFields>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant, id, phone_enc, id_number_enc, totp_secret_enc FROM users \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EncryptedFields {
+                    tenant: r.try_get("tenant")?,
+                    id: r.try_get("id")?,
+                    phone_enc: r.try_get("phone_enc")?,
+                    id_number_enc: r.try_get("id_number_enc")?,
+                    totp_secret_enc: r.try_get("totp_secret_enc")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces a user's ciphertexts, only if they are still `old` (a concurrent change wins
+    /// and is re-encrypted on the next run). `true` when the row was rewritten.
+    pub async fn replace_encrypted_fields(
+        &self,
+        tx: &mut Tx,
+        old: &EncryptedFields,
+        new: &EncryptedFields,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET phone_enc = $3, id_number_enc = $4, totp_secret_enc = $5 \
+             WHERE tenant = $1 AND id = $2 \
+             AND COALESCE(phone_enc, '') = $6 AND COALESCE(id_number_enc, '') = $7 \
+             AND COALESCE(totp_secret_enc, '') = $8",
+        )
+        .bind(&old.tenant)
+        .bind(&old.id)
+        .bind(&new.phone_enc)
+        .bind(&new.id_number_enc)
+        .bind(&new.totp_secret_enc)
+        .bind(old.phone_enc.as_deref().unwrap_or(""))
+        .bind(old.id_number_enc.as_deref().unwrap_or(""))
+        .bind(old.totp_secret_enc.as_deref().unwrap_or(""))
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Users holding `role`, by division and name.
+    pub async fn users_with_role(
+        &self,
+        tenant: &Tenant,
+        role: &str,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        // Roles are a space-separated list; padding both sides makes the match whole-word.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND (' ' || roles || ' ') LIKE $2 \
+             ORDER BY division_code, display_name, id"
+        )))
+        .bind(tenant.as_str())
+        .bind(format!("% {role} %"))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
     }
 
     pub async fn staff(&self, tenant: &Tenant) -> Result<Vec<UserRecord>, StoreError> {
