@@ -44,3 +44,21 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// A page of the audit trail, newest first, for supervisors and administrators.
+    pub async fn audit_log(
+        &self,
+        actor: &tongban_domain::Actor,
+        filter: &crate::AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<tongban_store::StoredAudit>, AppError> {
+        if !tongban_domain::access::may_audit(actor) {
+            return Err(AppError::forbidden());
+        }
+        Ok(self
+            .store
+            .audit_entries(&self.tenant, filter, limit.clamp(1, 200))
+            .await?)
+    }
+}

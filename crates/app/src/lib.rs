@@ -1,13 +1,20 @@
 //! Use cases: what residents, staff and the command line can do, each owning its transaction.
 //! Pages, the JSON API and the CLI all call these; no rule lives twice.
 
+pub mod agents;
 mod audit;
 mod catalog;
 mod dataset;
 mod demo;
 mod error;
+pub mod identity;
+pub mod people;
+pub mod rekey;
 mod search;
+pub mod signin;
+pub mod sms;
 mod snapshot;
+pub mod tokens;
 pub mod vault;
 
 use std::path::PathBuf;
@@ -18,9 +25,11 @@ pub use catalog::{DepartmentPage, ItemGuide, TownshipPage};
 pub use dataset::{
     Dataset, ImportReport, RowError, read_dir as read_dataset_dir, write_dir as write_dataset_dir,
 };
-pub use demo::demo_dataset;
-pub use error::AppError;
+pub use demo::{DEMO_AGENT_PHONE, DEMO_PASSWORD, DEMO_RESIDENT_PHONE, DemoAccount, demo_dataset};
+pub use error::{AppError, Refusal, RefusalKind};
+pub use identity::{AuthPolicy, Credential, Identity, Principal};
 pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
+pub use signin::{CodeSent, NewSession, NextStep, SessionLookup, TotpEnrolment};
 pub use snapshot::{CatalogSnapshot, POPULAR, VERSION_CHECK_INTERVAL};
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
 pub use tongban_store::{AuditFilter, Backend, ImportCounts, SearchMiss, Store, StoreError};
@@ -43,7 +52,18 @@ pub struct App {
     pub search: Arc<SearchIndex>,
     pub tenant: Tenant,
     pub clock: Arc<dyn Clock>,
+    pub identity: Arc<Identity>,
     catalog: Arc<CatalogCache>,
+}
+
+tokio::task_local! {
+    /// The id of the request being served, recorded in audit entries.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, or empty outside a request (command line, start-up).
+pub fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
 }
 
 impl App {
@@ -58,8 +78,17 @@ impl App {
             search,
             tenant,
             clock,
+            identity: Arc::new(Identity::ephemeral()),
             catalog: Arc::default(),
         }
+    }
+
+    /// The deployment's keys, SMS gateway and sign-in policy (default: throwaway keys, the
+    /// development SMS sink, the default policy).
+    #[must_use]
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = Arc::new(identity);
+        self
     }
 
     /// How often this process asks the database whether another process changed the catalog

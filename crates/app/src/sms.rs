@@ -1,0 +1,219 @@
+//! Text messages to residents' phones. Deployments plug in their operator's gateway; development
+//! and demos use a sink that keeps messages in memory and in the log.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::TokioIo;
+use tongban_domain::PhoneNumber;
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SmsError>> + Send + 'a>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    #[error("the SMS gateway URL `{0}` is not an http:// URL with a host")]
+    BadUrl(String),
+    #[error("cannot reach the SMS gateway: {0}")]
+    Unreachable(String),
+    #[error("the SMS gateway refused the message with status {0}")]
+    Refused(u16),
+}
+
+/// Sends one text message.
+pub trait SmsGateway: Send + Sync {
+    fn send<'a>(&'a self, to: &'a PhoneNumber, text: &'a str) -> SendFuture<'a>;
+
+    /// The messages a development sink holds, newest first; `None` for a real gateway.
+    fn outbox(&self) -> Option<Vec<SentSms>> {
+        None
+    }
+}
+
+/// A message as the development sink keeps it; the number is masked as everywhere else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    pub to_masked: String,
+    pub text: String,
+}
+
+/// Keeps the last messages in memory and writes each to the log. Never for production: the
+/// messages carry sign-in codes.
+#[derive(Debug, Default)]
+pub struct DevSink {
+    sent: Mutex<VecDeque<SentSms>>,
+}
+
+const DEV_SINK_KEEPS: usize = 50;
+
+impl SmsGateway for DevSink {
+    fn send<'a>(&'a self, to: &'a PhoneNumber, text: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            tracing::info!(to = %to.masked(), text, "SMS (development sink)");
+            let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            sent.push_front(SentSms {
+                to_masked: to.masked(),
+                text: text.to_owned(),
+            });
+            sent.truncate(DEV_SINK_KEEPS);
+            Ok(())
+        })
+    }
+
+    fn outbox(&self) -> Option<Vec<SentSms>> {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        Some(sent.iter().cloned().collect())
+    }
+}
+
+/// Posts `{"phone": "...", "text": "..."}` as JSON to the operator's gateway with a bearer
+/// token. Plain HTTP: the gateway is expected inside the government network, or behind a local
+/// relay that holds the TLS connection to the operator.
+#[derive(Debug, Clone)]
+pub struct HttpGateway {
+    uri: Uri,
+    authority: String,
+    token: String,
+}
+
+const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl HttpGateway {
+    pub fn new(url: &str, token: &str) -> Result<Self, SmsError> {
+        let uri: Uri = url.parse().map_err(|_| SmsError::BadUrl(url.to_owned()))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(SmsError::BadUrl(url.to_owned()));
+        }
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .ok_or_else(|| SmsError::BadUrl(url.to_owned()))?;
+        Ok(Self {
+            uri,
+            authority,
+            token: token.to_owned(),
+        })
+    }
+
+    async fn post(&self, body: Vec<u8>) -> Result<(), SmsError> {
+        let unreachable = |e: &dyn std::fmt::Display| SmsError::Unreachable(e.to_string());
+        let host_port = if self.uri.port().is_some() {
+            self.authority.clone()
+        } else {
+            format!("{}:80", self.authority)
+        };
+        let stream = tokio::net::TcpStream::connect(host_port)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| unreachable(&e))?;
+        tokio::spawn(connection);
+        let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(HOST, &self.authority)
+            .header(CONTENT_TYPE, "application/json")
+            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| unreachable(&e))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = response.status();
+        // Read the answer to the end so the gateway sees a clean exchange.
+        let _ = response.into_body().collect().await;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(SmsError::Refused(status.as_u16()))
+        }
+    }
+}
+
+impl SmsGateway for HttpGateway {
+    fn send<'a>(&'a self, to: &'a PhoneNumber, text: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "phone": to.as_str(),
+                "text": text,
+            }))
+            .map_err(|e| SmsError::Unreachable(e.to_string()))?;
+            tokio::time::timeout(GATEWAY_TIMEOUT, self.post(body))
+                .await
+                .map_err(|_| SmsError::Unreachable("no answer within 10 s".into()))?
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_http_urls_with_a_host_make_a_gateway() {
+        assert!(HttpGateway::new("http://sms.local:8081/send", "t").is_ok());
+        assert!(HttpGateway::new("https://sms.example/send", "t").is_err());
+        assert!(HttpGateway::new("not a url", "t").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_http_gateway_posts_json_with_the_token() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            // Read until the JSON body has arrived.
+            while !String::from_utf8_lossy(&got).contains("\"text\"") {
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await;
+            String::from_utf8_lossy(&got).into_owned()
+        });
+        let gateway = HttpGateway::new(&format!("http://{addr}/send"), "secret-token")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let phone = PhoneNumber::parse("13800138000").unwrap_or_else(|e| panic!("{e}"));
+        gateway
+            .send(&phone, "验证码 123456")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let request = server.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(request.starts_with("POST /send HTTP/1.1"), "{request}");
+        assert!(
+            request.contains("authorization: Bearer secret-token"),
+            "{request}"
+        );
+        assert!(request.contains("\"phone\":\"13800138000\""), "{request}");
+        assert!(request.contains("验证码 123456"), "{request}");
+    }
+
+    #[tokio::test]
+    async fn the_dev_sink_keeps_masked_numbers_newest_first() {
+        let sink = DevSink::default();
+        let a = PhoneNumber::parse("13800138000").unwrap_or_else(|e| panic!("{e}"));
+        sink.send(&a, "one").await.unwrap_or_else(|e| panic!("{e}"));
+        sink.send(&a, "two").await.unwrap_or_else(|e| panic!("{e}"));
+        let outbox = sink.outbox().unwrap_or_default();
+        assert_eq!(outbox[0].text, "two");
+        assert_eq!(outbox[0].to_masked, "138****8000");
+    }
+}
