@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tongban_app::AppError;
+use tongban_app::{AppError, RefusalKind};
 use utoipa::ToSchema;
 
 use crate::i18n::Lang;
@@ -73,6 +73,10 @@ impl ApiError {
             AppError::Invalid { field, reason } => {
                 Self::bad_parameter(lang, &field, &reason, &reason)
             }
+            AppError::Refused(r) => {
+                let message = crate::i18n::Tr(lang).ta(&format!("err-{}", r.code), &r.args);
+                Self::new(status_of(r.kind), r.code, message)
+            }
             AppError::Import(report) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "import_invalid",
@@ -87,6 +91,19 @@ impl ApiError {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
             }
         }
+    }
+}
+
+/// The HTTP status for each kind of refusal.
+pub fn status_of(kind: RefusalKind) -> StatusCode {
+    match kind {
+        RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        RefusalKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+        RefusalKind::NotFound => StatusCode::NOT_FOUND,
+        RefusalKind::Conflict => StatusCode::CONFLICT,
+        RefusalKind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        RefusalKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

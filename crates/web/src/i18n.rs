@@ -96,6 +96,21 @@ impl Tr {
         LOCALES.lookup_with_args(self.0.id(), key, &args)
     }
 
+    /// A message with named arguments; numeric values are passed as numbers (for plurals).
+    pub fn ta(&self, key: &str, args: &[(&'static str, String)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
+            .iter()
+            .map(|(k, v)| {
+                let value = v.parse::<i64>().map_or_else(
+                    |_| FluentValue::from(v.clone()),
+                    |n| FluentValue::from(n as f64),
+                );
+                (Cow::Borrowed(*k), value)
+            })
+            .collect();
+        LOCALES.lookup_with_args(self.0.id(), key, &map)
+    }
+
     /// A message with one text argument.
     pub fn ts(&self, key: &str, name: &'static str, value: &str) -> String {
         let mut args = HashMap::new();

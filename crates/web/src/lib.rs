@@ -10,6 +10,7 @@ mod pages;
 mod params;
 pub mod prefs;
 mod security;
+pub mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tongban_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -51,9 +52,70 @@ pub fn router(app: App) -> Router {
         .route("/prefs/lang", get(prefs::switch_lang))
         .route("/prefs/care", get(prefs::switch_care))
         .route("/static/{name}", get(assets::serve))
+        .route(
+            "/sign-in",
+            get(pages::account::sign_in).post(pages::account::sign_in_with_code),
+        )
+        .route("/sign-in/code", post(pages::account::send_code))
+        .route("/sign-out", post(pages::account::sign_out))
+        .route(
+            "/sign-out/everywhere",
+            post(pages::account::sign_out_everywhere),
+        )
+        .route("/me", get(pages::account::me))
+        .route("/me/real-name", post(pages::account::post_real_name))
+        .route("/me/family", post(pages::account::post_family))
+        .route(
+            "/me/family/{id}/remove",
+            post(pages::account::remove_family),
+        )
+        .route(
+            "/me/consents/{id}/revoke",
+            post(pages::account::revoke_consent),
+        )
+        .route(
+            "/me/tokens",
+            get(pages::staff::tokens).post(pages::staff::post_token),
+        )
+        .route("/me/tokens/{id}/revoke", post(pages::staff::revoke_token))
+        .route("/dev/sms", get(pages::account::dev_sms))
+        .route("/staff", get(pages::staff::home))
+        .route(
+            "/staff/sign-in",
+            get(pages::staff::sign_in).post(pages::staff::post_sign_in),
+        )
+        .route(
+            "/staff/second-factor",
+            get(pages::staff::second_factor).post(pages::staff::post_second_factor),
+        )
+        .route("/staff/people", get(pages::staff::find_person))
+        .route("/staff/people/{id}", get(pages::staff::person))
+        .route("/staff/people/{id}/reveal", post(pages::staff::reveal))
+        .route("/staff/audit", get(pages::staff::audit))
+        .route(
+            "/staff/agents",
+            get(pages::staff::agents).post(pages::staff::post_agent),
+        )
+        .route(
+            "/admin/staff",
+            get(pages::staff::admin_staff).post(pages::staff::post_admin_staff),
+        )
+        .route(
+            "/admin/staff/{id}",
+            get(pages::staff::admin_staff_member).post(pages::staff::post_admin_staff_member),
+        )
+        .route("/agent", get(pages::staff::agent_home))
+        .route("/agent/consent-code", post(pages::staff::post_consent_code))
+        .route("/agent/consents", post(pages::staff::post_consent))
+        .route("/consents/{id}/scan", get(pages::staff::consent_scan))
         .merge(api_router)
         .route("/api/{*rest}", get(api_not_found))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            session::layer,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(6 * 1024 * 1024))
         .with_state(app)
         .merge(docs_routes);
     for layer in security::layers() {

@@ -1,6 +1,8 @@
 //! The versioned JSON API (`/api/v1/…`), declared once per route with `utoipa_axum::routes!` so
 //! the OpenAPI document cannot drift from the handlers.
 
+mod account;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -31,7 +33,8 @@ use crate::prefs::Prefs;
     tags(
         (name = "catalog", description = "Service items, their guides and search"),
         (name = "organisation", description = "Administrative divisions and organisation units"),
-        (name = "operations", description = "Health and readiness probes")
+        (name = "operations", description = "Health and readiness probes"),
+        (name = "account", description = "Signing in, the signed-in person, the audit trail")
     ),
     components(schemas(ErrorBody))
 )]
@@ -47,6 +50,11 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(get_division))
         .routes(routes!(list_units))
         .routes(routes!(get_unit))
+        .routes(routes!(account::send_code))
+        .routes(routes!(account::sign_in))
+        .routes(routes!(account::sign_out))
+        .routes(routes!(account::me))
+        .routes(routes!(account::audit))
 }
 
 fn lang(headers: &HeaderMap) -> Lang {

@@ -1,12 +1,15 @@
 //! Server-rendered pages: mobile first, complete without JavaScript.
 
+pub mod account;
+pub mod forms;
+pub mod staff;
 mod views;
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -15,7 +18,6 @@ use tongban_domain::{DivisionLevel, LifeEvent, OrgUnit, ServiceLevel, UnitKind};
 
 use crate::error::ApiError;
 use crate::params::ItemsQuery;
-use crate::prefs::Prefs;
 pub use views::Chrome;
 use views::{FaqView, GuideView, ItemCard, Option_, card, event_key};
 
@@ -49,8 +51,24 @@ struct ErrorPage {
 pub fn error_page(c: Chrome, status: StatusCode, detail: Option<String>) -> Response {
     let tr = c.tr;
     let (heading, body) = match status {
-        StatusCode::NOT_FOUND => (tr.t("not-found-title"), tr.t("not-found-body")),
-        StatusCode::BAD_REQUEST => (tr.t("bad-request-title"), detail.unwrap_or_default()),
+        StatusCode::NOT_FOUND => (
+            tr.t("not-found-title"),
+            detail.unwrap_or_else(|| tr.t("not-found-body")),
+        ),
+        StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::PAYLOAD_TOO_LARGE => (tr.t("bad-request-title"), detail.unwrap_or_default()),
+        StatusCode::FORBIDDEN => (
+            tr.t("forbidden-title"),
+            detail.unwrap_or_else(|| tr.t("err-forbidden")),
+        ),
+        StatusCode::UNAUTHORIZED => (tr.t("unauthenticated-title"), detail.unwrap_or_default()),
+        StatusCode::CONFLICT => (tr.t("conflict-title"), detail.unwrap_or_default()),
+        StatusCode::TOO_MANY_REQUESTS => (tr.t("too-many-title"), detail.unwrap_or_default()),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            tr.t("server-error-title"),
+            detail.unwrap_or_else(|| tr.t("server-error-body")),
+        ),
         _ => (tr.t("server-error-title"), tr.t("server-error-body")),
     };
     render(
@@ -63,14 +81,15 @@ pub fn error_page(c: Chrome, status: StatusCode, detail: Option<String>) -> Resp
     )
 }
 
-fn app_error(c: Chrome, e: AppError) -> Response {
+pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
+    let refused = matches!(e, AppError::Refused(_));
     let api = ApiError::from_app(c.tr.0, e);
-    let detail = (api.status == StatusCode::BAD_REQUEST).then_some(api.message);
+    let detail = (refused || api.status == StatusCode::BAD_REQUEST).then_some(api.message);
     error_page(c, api.status, detail)
 }
 
-pub async fn not_found(prefs: Prefs, OriginalUri(uri): OriginalUri) -> Response {
-    error_page(Chrome::new(prefs, &uri), StatusCode::NOT_FOUND, None)
+pub async fn not_found(c: Chrome) -> Response {
+    error_page(c, StatusCode::NOT_FOUND, None)
 }
 
 #[derive(Template)]
@@ -82,8 +101,7 @@ struct HomePage {
     townships: Vec<(String, String)>,
 }
 
-pub async fn home(State(app): State<App>, prefs: Prefs, OriginalUri(uri): OriginalUri) -> Response {
-    let c = Chrome::new(prefs, &uri);
+pub async fn home(State(app): State<App>, c: Chrome) -> Response {
     let tr = c.tr;
     let result =
         async { Ok::<_, AppError>((app.popular_items().await?, app.townships().await?)) }.await;
@@ -127,11 +145,9 @@ struct SearchPage {
 
 pub async fn search(
     State(app): State<App>,
-    prefs: Prefs,
-    OriginalUri(uri): OriginalUri,
+    c: Chrome,
     q: Result<Query<ItemsQuery>, QueryRejection>,
 ) -> Response {
-    let c = Chrome::new(prefs, &uri);
     let tr = c.tr;
     let Ok(Query(q)) = q else {
         return error_page(c, StatusCode::BAD_REQUEST, Some(tr.t("bad-request-title")));
@@ -249,13 +265,7 @@ struct GuidePage {
     g: GuideView,
 }
 
-pub async fn guide(
-    State(app): State<App>,
-    prefs: Prefs,
-    OriginalUri(uri): OriginalUri,
-    Path(code): Path<String>,
-) -> Response {
-    let c = Chrome::new(prefs, &uri);
+pub async fn guide(State(app): State<App>, c: Chrome, Path(code): Path<String>) -> Response {
     match app.item_guide(&code).await {
         Ok(guide) => {
             let g = GuideView::new(c.tr, guide);
@@ -279,12 +289,7 @@ struct DepartmentsPage {
     townships: Vec<Arc<OrgUnit>>,
 }
 
-pub async fn departments(
-    State(app): State<App>,
-    prefs: Prefs,
-    OriginalUri(uri): OriginalUri,
-) -> Response {
-    let c = Chrome::new(prefs, &uri);
+pub async fn departments(State(app): State<App>, c: Chrome) -> Response {
     match app.units().await {
         Ok(units) => {
             let (county, townships) = units
@@ -315,13 +320,7 @@ struct DepartmentPage {
     township_link: Option<String>,
 }
 
-pub async fn department(
-    State(app): State<App>,
-    prefs: Prefs,
-    OriginalUri(uri): OriginalUri,
-    Path(code): Path<String>,
-) -> Response {
-    let c = Chrome::new(prefs, &uri);
+pub async fn department(State(app): State<App>, c: Chrome, Path(code): Path<String>) -> Response {
     let tr = c.tr;
     match app.department_page(&code).await {
         Ok(p) => {
@@ -354,13 +353,7 @@ struct TownshipPage {
     county_items: Vec<ItemCard>,
 }
 
-pub async fn township(
-    State(app): State<App>,
-    prefs: Prefs,
-    OriginalUri(uri): OriginalUri,
-    Path(code): Path<String>,
-) -> Response {
-    let c = Chrome::new(prefs, &uri);
+pub async fn township(State(app): State<App>, c: Chrome, Path(code): Path<String>) -> Response {
     let tr = c.tr;
     match app.township_page(&code).await {
         Ok(p) => {
@@ -388,10 +381,8 @@ struct DocsPage {
 
 pub async fn api_docs(
     State(docs): State<std::sync::Arc<crate::docs::ApiDocs>>,
-    prefs: Prefs,
-    OriginalUri(uri): OriginalUri,
+    c: Chrome,
 ) -> Response {
-    let c = Chrome::new(prefs, &uri);
     let title = c.tr.t("api-docs-title");
     render(
         StatusCode::OK,

@@ -7,6 +7,7 @@ use tongban_domain::{ItemSummary, LifeEvent, MaterialForm, OrgUnit, ServiceLevel
 use crate::assets;
 use crate::i18n::{Lang, Tr};
 use crate::prefs::Prefs;
+use crate::session::{RequestFacts, Visitor};
 
 /// The frame around every page: language, elderly mode, links that switch them, assets.
 #[derive(Debug, Clone)]
@@ -22,9 +23,46 @@ pub struct Chrome {
     pub js: String,
     pub icon: String,
     pub manifest: String,
+    /// This page's path and query, for links that return here.
+    pub here: String,
+    /// The signed-in person's name, for the header.
+    pub who: Option<String>,
+    pub staff: bool,
+    /// The token every form on the page carries.
+    pub csrf: String,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Chrome {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
 }
 
 impl Chrome {
+    /// The page frame for a request: language and elderly-mode preferences, who is signed in,
+    /// and the CSRF token for its forms.
+    pub fn from_parts(parts: &axum::http::request::Parts) -> Self {
+        let prefs = Prefs::from_headers(&parts.headers);
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        let mut c = Self::new(prefs, &uri);
+        if let Some(Visitor::Signed(p)) = parts.extensions.get::<Visitor>() {
+            c.who = Some(p.name.clone());
+            c.staff = p.actor.is_staff();
+        }
+        if let Some(f) = parts.extensions.get::<RequestFacts>() {
+            c.csrf.clone_from(&f.csrf);
+        }
+        c
+    }
+
     pub fn new(prefs: Prefs, uri: &Uri) -> Self {
         let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let back = serde_urlencoded::to_string([("back", &here)]).unwrap_or_default();
@@ -42,6 +80,10 @@ impl Chrome {
             js: assets::url("app.js"),
             icon: assets::url("icon.svg"),
             manifest: assets::url("manifest.webmanifest"),
+            here: here.clone(),
+            who: None,
+            staff: false,
+            csrf: String::new(),
         }
     }
 
