@@ -30,9 +30,10 @@ function serverBinary() {
 /**
  * Starts `tongban serve --demo` on a free loopback port with a fresh data dir.
  * Resolves once the ready line is printed and /readyz answers 200.
+ * `settings` are extra TONGBAN_* variables for this server (e.g. { TONGBAN_TOTP_ROLES: '["supervisor"]' }).
  * Returns { url, origin, stop() }; `url` ends with a slash.
  */
-export async function startServer() {
+export async function startServer(settings = {}) {
   const bin = serverBinary();
   if (!existsSync(bin)) {
     throw new Error(`server binary not found: ${bin} (build it, or set TONGBAN_BIN)`);
@@ -46,6 +47,7 @@ export async function startServer() {
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('TONGBAN_')) env[k] = v;
   }
+  Object.assign(env, settings);
   const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     cwd: workDir,
     stdio: ['ignore', 'pipe', 'pipe'],

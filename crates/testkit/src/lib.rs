@@ -20,6 +20,8 @@ pub struct TestApp {
     pub app: App,
     pub router: Router,
     pub clock: Arc<FixedClock>,
+    /// The vault's keys (`data_keys`, `index_key`), so a test can rotate them.
+    pub keys: (Vec<String>, String),
     _dir: tempfile::TempDir,
     pg_schema: Option<(String, String)>,
 }
@@ -112,7 +114,9 @@ impl TestApp {
                 admin.close().await;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 (
-                    format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                    format!(
+                        "{base}{sep}options=-c%20search_path%3D{schema}&application_name={schema}"
+                    ),
                     Some((base, schema)),
                 )
             }
@@ -124,12 +128,20 @@ impl TestApp {
         let search = Arc::new(SearchIndex::in_memory().unwrap_or_else(|e| panic!("{e}")));
         let clock = Arc::new(FixedClock::new(default_now()));
         let tenant = Tenant::parse("130534").unwrap_or_else(|e| panic!("{e}"));
-        let app = App::new(store, search, tenant, clock.clone());
+        // Only supervisors must use an authenticator here, so tests of other roles sign in
+        // with a password alone and the authenticator steps are still exercised.
+        let (vault, data_keys, index_key) = tongban_app::vault::Vault::generate();
+        let mut identity = tongban_app::Identity::ephemeral();
+        identity.vault = vault;
+        identity.policy.totp_roles = vec![tongban_domain::Role::Supervisor];
+        identity.policy.dev_outbox = true;
+        let app = App::new(store, search, tenant, clock.clone()).with_identity(identity);
         let router = tongban_web::router(app.clone());
         Some(Self {
             app,
             router,
             clock,
+            keys: (data_keys, index_key),
             _dir: dir,
             pg_schema,
         })
@@ -198,6 +210,15 @@ impl Drop for TestApp {
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(admin) = Store::connect(&base, 1).await {
+                            // The test's pool is still alive here, and its runtime is blocked on
+                            // this thread: a connection it left inside a transaction would hold
+                            // locks that DROP SCHEMA waits for forever. End those sessions first.
+                            let _ = admin
+                                .execute_admin(&format!(
+                                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                                     WHERE application_name = '{schema}'"
+                                ))
+                                .await;
                             let _ = admin
                                 .execute_admin(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                                 .await;
@@ -234,4 +255,133 @@ macro_rules! backend_tests {
             }
         )+
     };
+}
+
+/// A browser-like client over a [`TestApp`]: keeps cookies, and sends the CSRF token that the
+/// last page's forms carried (or the anonymous cookie's) with every form it posts.
+pub struct Client<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+    pub csrf: String,
+}
+
+impl TestApp {
+    /// The demo catalog plus the demo accounts (one per role, an agent, a resident with family).
+    pub async fn demo_with_accounts(backend: Backend) -> Option<Self> {
+        let t = Self::demo(backend).await?;
+        t.app
+            .create_demo_accounts()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        Some(t)
+    }
+
+    pub fn client(&self) -> Client<'_> {
+        Client {
+            app: self,
+            cookies: Default::default(),
+            csrf: String::new(),
+        }
+    }
+
+    /// The newest code texted to a number ending in `last4`.
+    pub fn last_sms_code(&self, last4: &str) -> String {
+        let outbox = self.app.identity.sms.outbox().unwrap_or_default();
+        outbox
+            .iter()
+            .find(|m| m.to_masked.ends_with(last4))
+            .and_then(|m| {
+                m.text
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no code texted to …{last4}: {outbox:?}"))
+    }
+}
+
+impl Client<'_> {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn absorb(&mut self, r: &TestResponse) {
+        for v in r.headers.get_all("set-cookie") {
+            let Ok(v) = v.to_str() else { continue };
+            let Some((k, rest)) = v.split_once('=') else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or("");
+            if value.is_empty() || v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), value.to_owned());
+            }
+        }
+        let text = r.text();
+        if let Some(i) = text.find("name=\"_csrf\" value=\"") {
+            let rest = &text[i + 20..];
+            if let Some(end) = rest.find('"') {
+                self.csrf = rest[..end].to_owned();
+            }
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> TestResponse {
+        let cookie = self.cookie_header();
+        let r = self.app.get_with(uri, &[("cookie", &cookie)]).await;
+        self.absorb(&r);
+        r
+    }
+
+    /// Posts a form with this client's CSRF token.
+    pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let csrf = self.csrf.clone();
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", &csrf)];
+        all.extend_from_slice(fields);
+        self.post_raw(uri, &all).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&mut self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(fields).unwrap_or_default();
+        let request = Request::post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", self.cookie_header())
+            .body(Body::from(body))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = self.app.request(request).await;
+        self.absorb(&r);
+        r
+    }
+
+    /// Signs a resident in through the pages with the code from the SMS sink.
+    pub async fn resident_sign_in(&mut self, phone: &str) {
+        self.get("/sign-in").await;
+        let r = self.post("/sign-in/code", &[("phone", phone)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let code = self.app.last_sms_code(&phone[phone.len() - 4..]);
+        let r = self
+            .post("/sign-in", &[("phone", phone), ("code", &code)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        self.get("/").await;
+    }
+
+    /// Signs a staff member in with a password (accounts without a second factor).
+    pub async fn staff_sign_in(&mut self, username: &str, password: &str) -> TestResponse {
+        self.get("/staff/sign-in").await;
+        let r = self
+            .post(
+                "/staff/sign-in",
+                &[("username", username), ("password", password)],
+            )
+            .await;
+        self.get("/").await;
+        r
+    }
 }

@@ -26,6 +26,21 @@ pub struct Config {
     pub log: String,
     /// `text` or `json`.
     pub log_format: String,
+    /// Keys that encrypt personal numbers, `ID:BASE64` (32 bytes), the encrypting key first.
+    /// Empty: keys are read from (or created in) `DATA_DIR/keys.toml`.
+    pub data_keys: Vec<String>,
+    /// The key of the searchable hashes of personal numbers (base64, 32 bytes).
+    pub index_key: String,
+    /// The SMS gateway (`http://…`); empty: messages go to the log only.
+    pub sms_gateway_url: String,
+    pub sms_gateway_token: String,
+    /// Staff roles that must use an authenticator app. Unset: administrator and supervisor
+    /// (none with `--demo`, so demo accounts sign in with a password alone).
+    pub totp_roles: Option<Vec<String>>,
+    /// Cookies marked Secure (HTTPS only; browsers treat localhost as secure).
+    pub secure_cookies: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
 }
 
 impl Default for Config {
@@ -38,12 +53,20 @@ impl Default for Config {
             max_connections: 8,
             log: "info".into(),
             log_format: "text".into(),
+            data_keys: Vec::new(),
+            index_key: String::new(),
+            sms_gateway_url: String::new(),
+            sms_gateway_token: String::new(),
+            totp_roles: None,
+            secure_cookies: true,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
         }
     }
 }
 
 /// The keys a `TONGBAN_*` environment variable may set.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 15] = [
     "listen",
     "data_dir",
     "database_url",
@@ -51,6 +74,14 @@ const KEYS: [&str; 7] = [
     "max_connections",
     "log",
     "log_format",
+    "data_keys",
+    "index_key",
+    "sms_gateway_url",
+    "sms_gateway_token",
+    "totp_roles",
+    "secure_cookies",
+    "session_idle_minutes",
+    "session_absolute_hours",
 ];
 
 /// Values given on the command line; `None` leaves the layer below in force.
@@ -74,6 +105,13 @@ pub struct Settings {
     pub max_connections: u32,
     pub log: String,
     pub json_logs: bool,
+    pub data_keys: Vec<String>,
+    pub index_key: String,
+    pub sms_gateway_url: String,
+    pub sms_gateway_token: String,
+    pub totp_roles: Option<Vec<tongban_domain::Role>>,
+    pub secure_cookies: bool,
+    pub sessions: tongban_domain::signin::SessionPolicy,
 }
 
 impl Settings {
@@ -154,6 +192,40 @@ fn validate(c: Config) -> Result<Settings, String> {
     if let Err(e) = tongban_app::Backend::from_url(&database_url) {
         errors.push(format!("database_url: {e}"));
     }
+    let mut totp_roles = None;
+    if let Some(names) = &c.totp_roles {
+        let mut roles = Vec::new();
+        for n in names {
+            match tongban_domain::Role::parse(n) {
+                Some(r) if r.is_staff() => roles.push(r),
+                _ => errors.push(format!("totp_roles: `{n}` is not a staff role")),
+            }
+        }
+        totp_roles = Some(roles);
+    }
+    if !(5..=24 * 60).contains(&c.session_idle_minutes) {
+        errors.push(format!(
+            "session_idle_minutes: {} is outside 5..=1440",
+            c.session_idle_minutes
+        ));
+    }
+    if !(1..=24 * 30).contains(&c.session_absolute_hours) {
+        errors.push(format!(
+            "session_absolute_hours: {} is outside 1..=720",
+            c.session_absolute_hours
+        ));
+    }
+    if !c.sms_gateway_url.is_empty()
+        && let Err(e) = tongban_app::sms::HttpGateway::new(&c.sms_gateway_url, &c.sms_gateway_token)
+    {
+        errors.push(format!("sms_gateway_url: {e}"));
+    }
+    if c.data_keys.is_empty() != c.index_key.is_empty() {
+        errors.push(
+            "data_keys and index_key: set both, or neither (then DATA_DIR/keys.toml is used)"
+                .into(),
+        );
+    }
     match (listen, tenant, errors.is_empty()) {
         (Some(listen), Some(tenant), true) => Ok(Settings {
             listen,
@@ -163,6 +235,16 @@ fn validate(c: Config) -> Result<Settings, String> {
             max_connections: c.max_connections,
             log: c.log,
             json_logs,
+            data_keys: c.data_keys,
+            index_key: c.index_key,
+            sms_gateway_url: c.sms_gateway_url,
+            sms_gateway_token: c.sms_gateway_token,
+            totp_roles,
+            secure_cookies: c.secure_cookies,
+            sessions: tongban_domain::signin::SessionPolicy {
+                idle_ms: c.session_idle_minutes * 60_000,
+                absolute_ms: c.session_absolute_hours * 3_600_000,
+            },
         }),
         _ => Err(errors
             .into_iter()

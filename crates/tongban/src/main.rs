@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tongban_app::sms::{DevSink, HttpGateway, SmsGateway};
+use tongban_app::vault::Vault;
 use tongban_app::{
-    App, AuditVerdict, SearchIndex, Store, demo_dataset, read_dataset_dir, write_dataset_dir,
+    App, AuditVerdict, AuthPolicy, DEMO_PASSWORD, Identity, SearchIndex, Store, demo_dataset,
+    read_dataset_dir, write_dataset_dir,
 };
 use tongban_domain::SystemClock;
 
@@ -57,6 +60,52 @@ enum Command {
     /// Work with the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage the keys that encrypt personal data.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print a new random data key in the `ID:BASE64` form `data_keys` takes.
+    New {
+        /// The key's id (1-255); it must differ from the ids already configured.
+        #[arg(long, default_value_t = 1)]
+        id: u8,
+    },
+    /// Rotate the data key: with keys in DATA_DIR/keys.toml, add a new key in front (the old
+    /// ones stay to decrypt); with `data_keys` configured, the first configured key is the
+    /// new one. Then re-encrypt every stored phone number, ID number and authenticator secret
+    /// under it, after which the old keys may be removed.
+    Rotate,
+    /// Re-encrypt every stored personal number still under an older key with the current
+    /// (first) key, without adding a key.
+    Reencrypt,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a staff account. The password is read from standard input with
+    /// --password-stdin; otherwise a strong one is generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// The person's name as shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// Their unit's code, e.g. 130534-SPJ or 130534100000.
+        #[arg(long)]
+        unit: String,
+        /// A role: window_clerk, department_handler, department_head, dispatcher,
+        /// supervisor, administrator. Repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,7 +128,130 @@ fn init_logging(settings: &Settings) {
     }
 }
 
+/// The keys file written on first start when no keys are configured.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeyFile {
+    data_keys: Vec<String>,
+    index_key: String,
+}
+
+fn key_file_path(settings: &Settings) -> std::path::PathBuf {
+    settings.data_dir.join("keys.toml")
+}
+
+fn read_key_file(path: &std::path::Path) -> anyhow::Result<KeyFile> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))
+}
+
+/// The vault from configured keys, or from `DATA_DIR/keys.toml`, created on first start.
+fn vault(settings: &Settings) -> anyhow::Result<Vault> {
+    if !settings.data_keys.is_empty() {
+        return Ok(Vault::new(&settings.data_keys, &settings.index_key)?);
+    }
+    let path = key_file_path(settings);
+    if path.exists() {
+        let keys = read_key_file(&path)?;
+        return Ok(Vault::new(&keys.data_keys, &keys.index_key)?);
+    }
+    let (vault, data_keys, index_key) = Vault::generate();
+    write_key_file(
+        &path,
+        &KeyFile {
+            data_keys,
+            index_key,
+        },
+    )?;
+    tracing::warn!(path = %path.display(), "created encryption keys for personal data; back this file up, it cannot be recreated");
+    Ok(vault)
+}
+
+/// Puts a new data key in front of those in the keys file; returns its id.
+fn add_key_to_file(path: &std::path::Path) -> anyhow::Result<u8> {
+    let mut keys = read_key_file(path)?;
+    let highest = keys
+        .data_keys
+        .iter()
+        .filter_map(|k| k.split_once(':')?.0.trim().parse::<u8>().ok())
+        .max()
+        .unwrap_or(0);
+    let id = highest
+        .checked_add(1)
+        .context("key ids are exhausted (255); remove retired keys from the keys file first")?;
+    keys.data_keys
+        .insert(0, tongban_app::vault::new_key_spec(id));
+    // Prove the new set opens before it replaces the old one.
+    Vault::new(&keys.data_keys, &keys.index_key)?;
+    write_key_file(path, &keys)?;
+    Ok(id)
+}
+
+/// Writes the keys file readable by its owner only, replacing any old one atomically so a crash
+/// never leaves a half-written key file.
+fn write_key_file(path: &std::path::Path, keys: &KeyFile) -> anyhow::Result<()> {
+    let text = toml::to_string(keys)?;
+    let tmp = path.with_extension("toml.new");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+fn identity(settings: &Settings, demo: bool) -> anyhow::Result<Identity> {
+    let sms: Arc<dyn SmsGateway> = if settings.sms_gateway_url.is_empty() {
+        if !demo {
+            tracing::warn!("no sms_gateway_url configured: sign-in codes go to the log only");
+        }
+        Arc::new(DevSink::default())
+    } else {
+        Arc::new(HttpGateway::new(
+            &settings.sms_gateway_url,
+            &settings.sms_gateway_token,
+        )?)
+    };
+    let policy = AuthPolicy {
+        totp_roles: settings.totp_roles.clone().unwrap_or_else(|| {
+            if demo {
+                Vec::new()
+            } else {
+                AuthPolicy::default().totp_roles
+            }
+        }),
+        sessions: settings.sessions,
+        dev_outbox: demo && settings.sms_gateway_url.is_empty(),
+        secure_cookies: settings.secure_cookies,
+    };
+    Ok(Identity {
+        vault: vault(settings)?,
+        sms,
+        policy,
+    })
+}
+
 async fn open(settings: &Settings) -> anyhow::Result<App> {
+    open_with(settings, false).await
+}
+
+async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data folder {}", settings.data_dir.display()))?;
     let store = Store::connect(&settings.database_url, settings.max_connections).await?;
@@ -90,7 +262,8 @@ async fn open(settings: &Settings) -> anyhow::Result<App> {
         Arc::new(index),
         settings.tenant.clone(),
         Arc::new(SystemClock),
-    ))
+    )
+    .with_identity(identity(settings, demo)?))
 }
 
 /// Listens for SIGTERM and SIGINT from the moment it is called, so a signal that arrives
@@ -119,7 +292,7 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let app = open(&settings).await?;
+    let app = open_with(&settings, demo).await?;
     if demo && app.store.catalog_is_empty(&app.tenant).await? {
         let counts = app.import(&demo_dataset()).await?;
         tracing::info!(?counts, "loaded the Qinghe demo data");
@@ -133,12 +306,37 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal()?;
     tracing::info!(%addr, backend = app.store.backend().as_str(), ready_ms = started.elapsed().as_millis() as u64, "ready");
-    // The first line on stdout is the address, for people and for scripts that start us.
+    let accounts = if demo {
+        app.create_demo_accounts().await?
+    } else {
+        Vec::new()
+    };
+    // The first line on stdout is the address, for people and for scripts that start us. A
+    // script may stop reading after it, so later lines must not fail on a closed pipe.
     println!("Tongban is listening on http://{addr}/");
+    if demo {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "Demo accounts (staff password: {DEMO_PASSWORD}; residents sign in with an SMS code shown at http://{addr}/dev/sms):"
+        );
+        for a in accounts {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:<14} {} {}",
+                a.role, a.sign_in, a.name, a.unit
+            );
+        }
+        let _ = out.flush();
+    }
     let router = tongban_web::router(app.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     app.store.close().await;
     Ok(())
 }
@@ -197,7 +395,100 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 AuditVerdict::Broken(at) => anyhow::bail!("audit chain broken at {at}"),
             }
         }
+        Command::Keys(KeysCommand::New { id }) => {
+            anyhow::ensure!(id >= 1, "--id must be 1-255");
+            println!("{}", tongban_app::vault::new_key_spec(id));
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            if settings.data_keys.is_empty() {
+                let path = key_file_path(&settings);
+                anyhow::ensure!(
+                    path.exists(),
+                    "no keys to rotate: {} does not exist and data_keys is not configured",
+                    path.display()
+                );
+                let id = add_key_to_file(&path)?;
+                println!("added data key {id} to {}", path.display());
+            } else {
+                println!(
+                    "data_keys is configured: re-encrypting under its first key (put a new key \
+                     from `tongban keys new --id N` first to rotate)"
+                );
+            }
+            reencrypt(&settings).await
+        }
+        Command::Keys(KeysCommand::Reencrypt) => reencrypt(&settings).await,
+        Command::Admin(AdminCommand::CreateUser {
+            username,
+            name,
+            unit,
+            roles,
+            password_stdin,
+        }) => {
+            let app = open(&settings).await?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (
+                    format!("Tb-{}", &tongban_app::vault::random_token()[..16]),
+                    true,
+                )
+            };
+            let operator = tongban_domain::Actor {
+                user_id: "system".into(),
+                roles: vec![tongban_domain::Role::Administrator],
+                unit: None,
+                division: None,
+                family: Vec::new(),
+            };
+            let new = tongban_app::people::NewStaff {
+                username: username.clone(),
+                name,
+                unit,
+                roles,
+                password: password.clone(),
+            };
+            match app.create_staff(&operator, &new).await {
+                Ok(id) => {
+                    println!("created staff account {username} ({id})");
+                    if generated {
+                        println!("initial password (shown once): {password}");
+                    }
+                    Ok(())
+                }
+                Err(tongban_app::AppError::Refused(r)) => {
+                    let field = r.field.unwrap_or("input");
+                    anyhow::bail!("{field}: {} ({})", refusal_text(&r), r.code)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
+}
+
+async fn reencrypt(settings: &Settings) -> anyhow::Result<()> {
+    let app = open(settings).await?;
+    let r = app.reencrypt_personal_data().await?;
+    println!(
+        "re-encrypted under key {}: {} users checked, {} rewritten",
+        r.key_id, r.users_checked, r.users_rewritten
+    );
+    if r.users_left > 0 {
+        anyhow::bail!(
+            "{} users changed during the run and still use an older key; run `tongban keys reencrypt`",
+            r.users_left
+        );
+    }
+    println!("no personal data uses an older key any more; older keys may now be removed");
+    Ok(())
+}
+
+/// The English message for a refusal on the command line.
+fn refusal_text(r: &tongban_app::Refusal) -> String {
+    tongban_web::i18n::Tr(tongban_web::i18n::Lang::En).ta(&format!("err-{}", r.code), &r.args)
 }
 
 fn main() -> std::process::ExitCode {

@@ -5,6 +5,35 @@ use std::process::Command;
 mod common;
 use common::tongban;
 
+/// Like `tongban`, with `input` on standard input.
+pub fn tongban_with_input(
+    args: &[&str],
+    dir: &std::path::Path,
+    input: &str,
+) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TONGBAN_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run tongban: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn import_export_and_reindex_work_on_a_data_folder() {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -86,11 +115,10 @@ fn bad_configuration_fails_start_up_with_a_clear_message() {
     );
 }
 
-#[test]
-fn serve_demo_starts_from_any_folder_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader};
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let data = work.path().join("d");
+/// Runs `serve --demo` on `data` until it is listening; returns the ready line and what it
+/// printed after it (the demo accounts), then stops it with SIGTERM and checks it exits 0.
+fn serve_demo_once(work: &std::path::Path, data: &std::path::Path) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read};
     let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args([
             "serve",
@@ -100,23 +128,174 @@ fn serve_demo_starts_from_any_folder_and_stops_on_sigterm() {
             "--data-dir",
             data.to_str().unwrap_or_default(),
         ])
-        .current_dir(work.path())
+        .current_dir(work)
+        .env_remove("TONGBAN_DATABASE_URL")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut reader = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout)
+    reader
         .read_line(&mut line)
         .unwrap_or_else(|e| panic!("{e}"));
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    (line, rest)
+}
+
+#[test]
+fn serve_demo_starts_from_any_folder_and_stops_on_sigterm() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = work.path().join("d");
+    let (line, rest) = serve_demo_once(work.path(), &data);
     assert!(
         line.starts_with("Tongban is listening on http://127.0.0.1:"),
         "{line}"
     );
     assert!(data.join("tongban.db").exists() && data.join("index").is_dir());
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    // The demo accounts are listed, with their password, once the server is up.
+    for username in [
+        "admin",
+        "supervisor",
+        "dispatcher",
+        "clerk",
+        "handler",
+        "head",
+    ] {
+        assert!(rest.contains(username), "{username} listed in: {rest}");
+    }
+    assert!(
+        rest.contains("Qinghe-demo-2026") && rest.contains("13800000001"),
+        "{rest}"
+    );
+}
+
+#[test]
+fn admin_create_user_makes_staff_accounts_and_refuses_weak_or_taken_ones() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = work.path().join("data");
+    let data = data.to_str().unwrap_or_default();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/demo/qinghe");
+    let (code, _, err) = tongban(&["import", demo, "--data-dir", data], work.path());
+    assert_eq!(code, 0, "{err}");
+    let create = |username: &str, unit: &str, password: Option<&str>| {
+        let mut args = vec![
+            "admin",
+            "create-user",
+            "--username",
+            username,
+            "--name",
+            "王芳",
+            "--unit",
+            unit,
+            "--role",
+            "window_clerk",
+            "--role",
+            "department_handler",
+            "--data-dir",
+            data,
+        ];
+        match password {
+            Some(p) => {
+                args.push("--password-stdin");
+                tongban_with_input(&args, work.path(), &format!("{p}\n"))
+            }
+            None => tongban(&args, work.path()),
+        }
+    };
+
+    // Without a demo, no demo account exists: `admin` is free to take.
+    let (code, out, err) = create("admin", "130534-SPJ", None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created staff account admin"), "{out}");
+    let generated = out
+        .lines()
+        .find_map(|l| l.strip_prefix("initial password (shown once): "))
+        .unwrap_or_else(|| panic!("no generated password in {out}"));
+    assert!(generated.chars().count() >= 10, "{generated}");
+
+    let (code, _, err) = create("wang.fang", "130534-SPJ", Some("password123"));
+    assert_ne!(code, 0);
+    assert!(err.contains("password") && err.contains("common"), "{err}");
+    let (code, _, err) = create("wang.fang", "130534-SPJ", Some("short"));
+    assert_ne!(code, 0);
+    assert!(err.contains("at least 10"), "{err}");
+    let (code, _, err) = create("wang.fang", "130534-NOPE", Some("Wang-Fang-2026!"));
+    assert_ne!(code, 0);
+    assert!(err.contains("unit"), "{err}");
+    // The refusals above wrote nothing: the name is still free, and then taken.
+    let (code, out, err) = create("wang.fang", "130534-SPJ", Some("Wang-Fang-2026!"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains("initial password"),
+        "a password given is never echoed: {out}"
+    );
+    let (code, _, err) = create("wang.fang", "130534-SPJ", Some("Wang-Fang-2026!"));
+    assert_ne!(code, 0);
+    assert!(err.contains("username"), "{err}");
+    let (code, out, _) = tongban(&["audit", "verify", "--data-dir", data], work.path());
+    assert_eq!(code, 0);
+    // The import and the two accounts created; the refusals left no trace.
+    assert!(out.contains("3 entries"), "{out}");
+}
+
+#[test]
+fn keys_rotate_adds_a_key_and_leaves_nothing_under_the_old_one() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = work.path().join("d");
+    serve_demo_once(work.path(), &data);
+    let keys_file = data.join("keys.toml");
+    let before = std::fs::read_to_string(&keys_file).unwrap_or_else(|e| panic!("{e}"));
+    let d = data.to_str().unwrap_or_default();
+
+    let (code, out, err) = tongban(&["keys", "rotate", "--data-dir", d], work.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("added data key 2"), "{out}");
+    // "re-encrypted under key 2: N users checked, M rewritten"
+    let rewritten: u64 = out
+        .lines()
+        .find(|l| l.starts_with("re-encrypted under key 2:"))
+        .and_then(|l| l.rsplit(", ").next())
+        .and_then(|p| p.strip_suffix(" rewritten"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    assert!(
+        rewritten >= 3,
+        "the demo's phone and ID numbers were rewritten: {out}"
+    );
+
+    // Keep only the new key: every number must still open, so nothing is left to rewrite
+    // (a ciphertext under key 1 would fail here, naming the missing key).
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct KeyFile {
+        data_keys: Vec<String>,
+        index_key: String,
+    }
+    let mut keys: KeyFile =
+        toml::from_str(&std::fs::read_to_string(&keys_file).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(keys.data_keys.len(), 2);
+    assert!(keys.data_keys[0].starts_with("2:") && before.contains(&keys.data_keys[1]));
+    keys.data_keys.truncate(1);
+    std::fs::write(&keys_file, toml::to_string(&keys).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = tongban(&["keys", "reencrypt", "--data-dir", d], work.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(" 0 rewritten"), "{out}");
+    let (code, out, err) = tongban(&["audit", "verify", "--data-dir", d], work.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("intact"), "{out}");
+
+    let (code, out, _) = tongban(&["keys", "new", "--id", "7"], work.path());
+    assert_eq!(code, 0);
+    assert!(
+        out.trim().starts_with("7:") && out.trim().len() > 40,
+        "{out}"
+    );
 }

@@ -20,6 +20,8 @@ fn resident(id: &str, phone_hash: &str) -> UserRecord {
         real_name_at: None,
         password_hash: None,
         totp_secret_enc: None,
+        totp_confirmed_at: None,
+        totp_last_step: None,
         unit_code: None,
         division_code: None,
         roles: vec!["resident".into()],
