@@ -255,5 +255,21 @@ mod tests {
                 prop_assert_eq!(cal.is_working_day(end), Ok(true));
             }
         }
+
+        #[test]
+        fn adding_working_days_is_monotonic_in_the_start_and_in_the_count(
+            offset in 0u32..250, later in 0u32..30, n in 0u32..40
+        ) {
+            let cal = Calendar::new([year_2026()]);
+            let start = d("2026-01-01") + chrono::Days::new(u64::from(offset));
+            let (Ok(end), Ok(one_more)) = (cal.add_working_days(start, n), cal.add_working_days(start, n + 1)) else {
+                return Ok(());
+            };
+            prop_assert!(one_more > end);
+            let later_start = start + chrono::Days::new(u64::from(later));
+            if let Ok(later_end) = cal.add_working_days(later_start, n) {
+                prop_assert!(later_end >= end);
+            }
+        }
     }
 }

@@ -4,14 +4,18 @@
 //! needs (a calendar, an instant from a [`clock::Clock`]) and get values or typed errors back.
 
 pub mod access;
+pub mod answers;
 pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;
+pub mod deadline;
 pub mod division;
 pub mod faq;
 pub mod identity;
 pub mod password;
+pub mod process;
+pub mod reference;
 pub mod signin;
 pub mod tenant;
 pub mod text;
