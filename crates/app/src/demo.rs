@@ -43,6 +43,7 @@ const DEMO_STAFF: &[(&str, &str, &str, &str)] = &[
     ("supervisor", "刘芳", "130534-SPJ", "supervisor"),
     ("dispatcher", "陈静", "130534-12345", "dispatcher"),
     ("clerk", "张伟", "130534-SPJ", "window_clerk"),
+    ("spj.handler", "吴敏", "130534-SPJ", "department_handler"),
     ("handler", "李强", "130534-GAJ", "department_handler"),
     ("head", "赵刚", "130534-GAJ", "department_head"),
     ("gxz.clerk", "孙丽", "130534100000", "window_clerk"),
@@ -163,15 +164,7 @@ impl crate::App {
                 .insert_user(&mut tx, &self.tenant, &resident)
                 .await?;
             tx.commit().await?;
-            let principal = crate::Principal {
-                actor: self.actor_for(&resident).await?,
-                name: String::new(),
-                kind: tongban_store::UserKind::Resident,
-                credential: crate::Credential::Session {
-                    id_hash: String::new(),
-                    csrf: String::new(),
-                },
-            };
+            let principal = self.principal_of(&resident.id).await?;
             self.complete_real_name(
                 &principal,
                 "李明",

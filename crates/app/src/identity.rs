@@ -100,6 +100,25 @@ pub fn roles_of(u: &UserRecord) -> Vec<Role> {
 }
 
 impl App {
+    /// A stored user as a principal without a session: for operator tools and for work the
+    /// system does in someone's name (demo history). Never reachable from a request.
+    pub async fn principal_of(&self, user_id: &str) -> Result<Principal, AppError> {
+        let u = self
+            .store
+            .user(&self.tenant, user_id)
+            .await?
+            .ok_or_else(|| AppError::hidden("person_not_found"))?;
+        Ok(Principal {
+            actor: self.actor_for(&u).await?,
+            name: u.display_name.clone(),
+            kind: u.kind,
+            credential: Credential::Session {
+                id_hash: String::new(),
+                csrf: String::new(),
+            },
+        })
+    }
+
     /// The actor the access rules judge: roles, unit, the division the unit or agent covers,
     /// and the family members a resident may act for.
     pub(crate) async fn actor_for(&self, u: &UserRecord) -> Result<Actor, AppError> {

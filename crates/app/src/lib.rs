@@ -3,6 +3,7 @@
 
 pub mod agents;
 mod audit;
+pub mod cases;
 mod catalog;
 mod dataset;
 mod demo;

@@ -106,7 +106,7 @@ pub struct StaffChange {
 }
 
 /// The date in Beijing, which decides whether a birth date lies in the future.
-fn today(now_ms: i64) -> chrono::NaiveDate {
+pub(crate) fn today(now_ms: i64) -> chrono::NaiveDate {
     const BEIJING_OFFSET_MS: i64 = 8 * 3600 * 1000;
     chrono::DateTime::from_timestamp_millis(now_ms + BEIJING_OFFSET_MS)
         .unwrap_or_default()
@@ -122,14 +122,18 @@ fn username_ok(u: &str) -> bool {
 }
 
 impl App {
-    async fn user_or_hidden(&self, id: &str) -> Result<UserRecord, AppError> {
+    pub(crate) async fn user_or_hidden(&self, id: &str) -> Result<UserRecord, AppError> {
         self.store
             .user(&self.tenant, id)
             .await?
             .ok_or_else(|| AppError::hidden("person_not_found"))
     }
 
-    fn decrypt_opt(&self, kind: &str, enc: Option<&str>) -> Result<Option<String>, AppError> {
+    pub(crate) fn decrypt_opt(
+        &self,
+        kind: &str,
+        enc: Option<&str>,
+    ) -> Result<Option<String>, AppError> {
         enc.map(|e| self.identity.vault.decrypt(kind, e))
             .transpose()
             .map_err(AppError::from)

@@ -32,6 +32,8 @@ pub struct CatalogSnapshot {
     pub summaries: Vec<ItemSummary>,
     /// County items residents ask about most (see `rank_popular`).
     pub popular: Vec<ItemSummary>,
+    /// The working-day calendar deadlines are counted on.
+    pub calendar: tongban_domain::Calendar,
     item_index: HashMap<String, usize>,
     unit_index: HashMap<String, usize>,
     faqs_by_item: HashMap<String, Vec<usize>>,
@@ -46,7 +48,9 @@ impl CatalogSnapshot {
         let units = store.units(tenant).await?;
         let items = store.items(tenant).await?;
         let faqs = store.faqs(tenant).await?;
-        Ok(Self::new(version, divisions, units, items, faqs))
+        let mut snapshot = Self::new(version, divisions, units, items, faqs);
+        snapshot.calendar = tongban_domain::Calendar::new(store.calendar_years(tenant).await?);
+        Ok(snapshot)
     }
 
     pub fn new(
@@ -82,6 +86,7 @@ impl CatalogSnapshot {
             faqs,
             summaries: Vec::new(),
             popular: Vec::new(),
+            calendar: tongban_domain::Calendar::default(),
             item_index,
             unit_index,
             faqs_by_item,

@@ -4,6 +4,7 @@
 
 mod agents;
 mod audit;
+mod cases;
 mod catalog;
 mod error;
 mod people;
@@ -18,6 +19,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
 pub use agents::{ConsentRecord, ConsentsOf, FileRecord};
 pub use audit::{AuditFilter, StoredAudit};
+pub use cases::{CaseEvent, CaseQuery, CaseRecord, InboxMessage, OutboxRecord};
 pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
 pub use people::{EncryptedFields, OtpRecord, OtpSender, UserKind, UserRecord};

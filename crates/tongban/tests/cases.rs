@@ -1,0 +1,231 @@
+//! Applications end to end through the use cases on both backends: a resident files for
+//! 个体工商户设立登记, the window asks for a supplement, accepts, the handler pauses the clock
+//! with a second supplement, approves, the result is delivered and the case closed; with the
+//! timeline, the deadlines on the working-day calendar (clock moved, never waited for), the
+//! notifications written to the outbox and the audit trail checked at each point.
+
+use std::collections::BTreeMap;
+
+use tongban_app::cases::CaseView;
+use tongban_app::{AppError, DEMO_RESIDENT_PHONE, Principal, RefusalKind};
+use tongban_domain::deadline::Light;
+use tongban_domain::process::{Action, Stage, SupplementItem};
+use tongban_testkit::{TestApp, backend_tests};
+
+const ITEM: &str = "1305340101001";
+const DAY_MS: i64 = 86_400_000;
+
+async fn staff(t: &TestApp, username: &str) -> Principal {
+    let u = t
+        .app
+        .store
+        .user_by_username(&t.app.tenant, username)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no demo account {username}"));
+    t.app
+        .principal_of(&u.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn resident(t: &TestApp) -> Principal {
+    let hash = t
+        .app
+        .identity
+        .vault
+        .blind_index("phone", DEMO_RESIDENT_PHONE);
+    let u = t
+        .app
+        .store
+        .user_by_phone_hash(&t.app.tenant, &hash)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no demo resident"));
+    t.app
+        .principal_of(&u.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn answers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn complete_answers() -> BTreeMap<String, String> {
+    answers(&[
+        ("operator_name", "李明"),
+        ("id_number", "11010519491231002X"),
+        ("phone", "13800000001"),
+        ("scope", "针纺织品销售；服装服饰零售"),
+        ("premises_type", "实体门店"),
+        ("premises", "清河县城东村羊绒街 18 号"),
+        ("form", "个人经营"),
+    ])
+}
+
+fn advance_ms(t: &TestApp, ms: i64) {
+    let now = tongban_domain::Clock::now(&*t.clock).timestamp_millis();
+    t.clock
+        .set(chrono::DateTime::from_timestamp_millis(now + ms).unwrap_or_default());
+}
+
+fn advance_days(t: &TestApp, days: i64) {
+    advance_ms(t, days * DAY_MS);
+}
+
+fn refusal(e: AppError) -> (RefusalKind, &'static str) {
+    match e {
+        AppError::Refused(r) => (r.kind, r.code),
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
+
+async fn act(t: &TestApp, who: &Principal, id: &str, a: Action) -> CaseView {
+    t.app
+        .act_on_case(who, id, None, &a)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", a.name()))
+}
+
+fn missing(material: &str, problem: &str) -> SupplementItem {
+    SupplementItem {
+        material: material.into(),
+        problem: problem.into(),
+    }
+}
+
+backend_tests! {
+    async fn an_application_goes_from_submission_through_supplements_to_closure(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = resident(&t).await;
+        let clerk = staff(&t, "clerk").await;
+        let handler = staff(&t, "spj.handler").await;
+        let police = staff(&t, "handler").await;
+        let cal = app.catalog().await.unwrap_or_else(|e| panic!("{e}")).calendar.clone();
+
+        let id = app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+
+        // Malformed answers are refused field by field and nothing is saved.
+        let bad = app.save_answers(&me, &id, &answers(&[("phone", "1380000"), ("premises_type", "地下室")]), true).await;
+        let problems = bad.ok().and_then(Result::err).unwrap_or_default();
+        let codes: Vec<(&str, &str)> = problems.iter().map(|p| (p.key.as_str(), p.code)).collect();
+        assert_eq!(codes, [("phone", "phone_invalid"), ("premises_type", "answer_option")]);
+        // A half-done draft may be saved; submitting it is refused until it is complete.
+        let saved = app.save_answers(&me, &id, &answers(&[("operator_name", "李明")]), true).await;
+        assert!(matches!(saved, Ok(Ok(_))));
+        let e = app.submit_application(&me, &id).await.err().unwrap_or_else(|| panic!("incomplete draft submitted"));
+        assert_eq!(refusal(e), (RefusalKind::Invalid, "case_answers_incomplete"));
+        assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+
+        // Nobody else sees a draft, not even the office that will handle it.
+        assert_eq!(refusal(app.case_view(&clerk, &id).await.err().unwrap_or_else(|| panic!("draft visible"))).1, "case_not_found");
+
+        let reference = app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        let again = app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reference, again, "submitting twice is one submission");
+        let view = app.case_view(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(view.reference.as_deref(), Some(reference.to_string().as_str()));
+        assert_eq!(view.stage, Stage::Submitted);
+        // Received Wednesday 2026-11-25: intake within 5 working days.
+        assert_eq!(view.intake_due.map(|d| d.to_string()).as_deref(), Some("2026-12-02"));
+        assert_eq!(view.actions, ["withdraw"]);
+
+        // The window's worklist has it; another department's handler cannot even find it.
+        let queue = app.worklist(&clerk, 50).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(queue.iter().any(|c| c.id == id));
+        assert_eq!(refusal(app.case_view(&police, &id).await.err().unwrap_or_else(|| panic!("visible to police"))).1, "case_not_found");
+        assert_eq!(refusal(app.act_on_case(&me, &id, None, &Action::Accept).await.err().unwrap_or_else(|| panic!("resident accepted"))).0, RefusalKind::Forbidden);
+
+        // An hour later intake finds two materials wanting, and says so at once.
+        advance_ms(&t, 3_600_000);
+        let v = act(&t, &clerk, &id, Action::RequestSupplement { items: vec![missing("经营场所使用证明", "未上传"), missing("经营者居民身份证", "照片模糊")] }).await;
+        assert_eq!(v.stage, Stage::Supplement { step: 0 });
+        let mine = app.case_view(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mine.supplement.len(), 2);
+        assert_eq!(mine.actions, ["supply", "withdraw"]);
+        advance_days(&t, 1);
+        act(&t, &me, &id, Action::Supply).await;
+
+        // Accepted Friday 11/27: 3 working days, counted from acceptance.
+        advance_days(&t, 1);
+        let v = act(&t, &clerk, &id, Action::Accept).await;
+        assert_eq!(v.stage, Stage::AtStep { step: 1 });
+        let clock = v.clock.unwrap_or_else(|| panic!("no clock after acceptance"));
+        assert_eq!(clock.due_on.to_string(), "2026-12-02");
+        assert_eq!(clock.light, Light::Green);
+
+        // A stale version is refused rather than overwriting the acceptance.
+        let stale = app.act_on_case(&handler, &id, Some(v.version - 1), &Action::Pass { note: String::new() }).await;
+        assert_eq!(refusal(stale.err().unwrap_or_else(|| panic!("stale write accepted"))), (RefusalKind::Conflict, "case_changed"));
+
+        // Review asks for one more document on Monday 11/30; it comes on Thursday 12/3: three
+        // working days waited, added to the limit.
+        advance_days(&t, 3);
+        let v = act(&t, &handler, &id, Action::RequestSupplement { items: vec![missing("家庭成员关系证明", "家庭经营需提供")] }).await;
+        assert_eq!(v.clock.map(|c| c.light), Some(Light::Paused));
+        advance_days(&t, 3);
+        let v = act(&t, &me, &id, Action::Supply).await;
+        let clock = v.clock.unwrap_or_else(|| panic!("clock"));
+        assert_eq!(clock.paused_working_days, 3);
+        assert_eq!(Ok(clock.due_on), cal.add_working_days(chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default(), 3 + 3));
+        assert_eq!(clock.due_on.to_string(), "2026-12-07");
+
+        // The handler's clerk colleague may not decide.
+        let v = act(&t, &handler, &id, Action::Pass { note: "材料齐全".into() }).await;
+        assert_eq!(refusal(app.act_on_case(&clerk, &id, None, &Action::Approve).await.err().unwrap_or_else(|| panic!("clerk decided"))).0, RefusalKind::Forbidden);
+        assert_eq!(v.actions, ["request_supplement", "approve", "deny"]);
+        let v = act(&t, &handler, &id, Action::Approve).await;
+        assert_eq!(v.outcome.as_deref(), Some("approved"));
+        assert_eq!(v.clock.map(|c| c.light), Some(Light::DoneOnTime));
+        act(&t, &clerk, &id, Action::Deliver { method: "电子营业执照".into() }).await;
+        let v = act(&t, &clerk, &id, Action::Close).await;
+        assert_eq!(v.stage, Stage::Closed);
+        assert!(v.actions.is_empty());
+
+        // The timeline tells the whole story, naming offices, not staff.
+        let steps: Vec<&str> = v.timeline.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(steps, ["submit", "request_supplement", "supply", "accept", "request_supplement", "supply", "pass", "approve", "deliver", "close"]);
+        assert!(v.timeline.iter().filter(|e| !e.by_applicant).all(|e| e.unit.as_deref() == Some("清河县行政审批局")));
+
+        // Every change the resident must know about reached the outbox in its transaction.
+        let outbox = app.store.outbox_of_case(&app.tenant, &id).await.unwrap_or_default();
+        let sms: Vec<&str> = outbox.iter().filter(|m| m.channel == "sms").map(|m| m.event.as_str()).collect();
+        assert_eq!(sms, ["submitted", "supplement_requested", "accepted", "supplement_requested", "approved", "delivered"]);
+        assert!(outbox.iter().filter(|m| m.channel == "sms").all(|m| m.recipient == DEMO_RESIDENT_PHONE));
+        let office: Vec<&str> = outbox.iter().filter(|m| m.recipient == "unit:130534-SPJ").map(|m| m.event.as_str()).collect();
+        assert_eq!(office, ["submitted", "supplied", "supplied"]);
+
+        // And every change is in the audit trail.
+        let audit = app.store.audit_entries(&app.tenant, &tongban_app::AuditFilter { action_prefix: Some("case.".into()), ..Default::default() }, 100).await.unwrap_or_default();
+        assert_eq!(audit.len(), 1 + steps.len(), "the draft and each step");
+    }
+
+    async fn information_only_items_and_strangers_cannot_be_applied_for(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = resident(&t).await;
+        let info_only = app.catalog().await.ok().and_then(|c| {
+            c.items.iter().find(|i| i.online_level < tongban_domain::OnlineLevel::OnlineSubmission).map(|i| i.code.to_string())
+        }).unwrap_or_default();
+        let e = app.start_application(&me, &info_only, None).await.err().unwrap_or_else(|| panic!("applied online for {info_only}"));
+        assert_eq!(refusal(e), (RefusalKind::Invalid, "item_not_online"));
+        let e = app.start_application(&me, "1305349999999", None).await.err().unwrap_or_else(|| panic!("unknown item"));
+        assert_eq!(refusal(e), (RefusalKind::NotFound, "item_not_found"));
+        // Applying for someone who is not family is as if they did not exist.
+        let police = staff(&t, "handler").await;
+        let e = app.start_application(&me, ITEM, Some(police.user_id())).await.err().unwrap_or_else(|| panic!("applied for a stranger"));
+        assert_eq!(refusal(e).1, "person_not_found");
+        // For the elderly mother it works, and she sees the case too.
+        let mother = me.actor.family.first().cloned().unwrap_or_default();
+        let id = app.start_application(&me, ITEM, Some(&mother)).await.unwrap_or_else(|e| panic!("{e}"));
+        let view = app.case_view(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((view.applicant_id.as_str(), view.filed_as.as_str()), (mother.as_str(), "family"));
+    }
+}
