@@ -251,6 +251,12 @@ fn refresh_due(
     Ok(())
 }
 
+/// When a change happens, for ordering: never at or before the case's previous change, so its
+/// timeline and notifications keep their order even when two changes share a millisecond.
+fn change_time(now_ms: i64, c: &CaseRecord) -> i64 {
+    now_ms.max(c.updated_at + 1)
+}
+
 /// A notification to write with a change: to whom, by which channel, about what.
 struct Notice {
     event: &'static str,
@@ -454,7 +460,7 @@ impl crate::App {
         };
         c.answers = serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into());
         c.version += 1;
-        c.updated_at = self.now_ms();
+        c.updated_at = change_time(self.now_ms(), &c);
         let mut tx = self.store.begin().await?;
         if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
             return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
@@ -514,7 +520,7 @@ impl crate::App {
         c.submitted_at = Some(now);
         refresh_due(&mut c, &process, cal, today, true)?;
         c.version += 1;
-        c.updated_at = now;
+        c.updated_at = change_time(now, &c);
         let mut tx = self.store.begin().await?;
         if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
             return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
@@ -586,7 +592,7 @@ impl crate::App {
         }
         refresh_due(&mut c, &process, cal, today, t.to != from)?;
         c.version += 1;
-        c.updated_at = self.now_ms();
+        c.updated_at = change_time(self.now_ms(), &c);
 
         let detail = serde_json::to_value(action).unwrap_or_default();
         let mut tx = self.store.begin().await?;
@@ -739,6 +745,7 @@ impl crate::App {
                 case_id: Some(c.id.clone()),
                 payload: payload.clone(),
                 created_at: c.updated_at,
+                next_attempt_at: self.now_ms(),
                 ..OutboxRecord::default()
             };
             self.store.insert_outbox(tx, &self.tenant, &m).await?;

@@ -11,6 +11,7 @@ mod error;
 pub mod identity;
 pub mod people;
 pub mod rekey;
+pub mod relay;
 mod search;
 pub mod signin;
 pub mod sms;

@@ -394,7 +394,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO outbox (tenant, id, event, channel, recipient, case_id, payload, \
-             created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8)",
+             created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
         )
         .bind(tenant.as_str())
         .bind(&m.id)
@@ -404,6 +404,7 @@ impl Store {
         .bind(&m.case_id)
         .bind(&m.payload)
         .bind(m.created_at)
+        .bind(m.next_attempt_at)
         .execute(tx.conn())
         .await?;
         Ok(())

@@ -330,6 +330,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
         let _ = out.flush();
     }
+    let relay = tokio::spawn(relay_notifications(app.clone()));
     let router = tongban_web::router(app.clone());
     axum::serve(
         listener,
@@ -337,8 +338,29 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    // A relay pass cut short is safe: undelivered rows stay due for the next start.
+    relay.abort();
     app.store.close().await;
     Ok(())
+}
+
+/// Delivers notifications from the outbox for as long as the server runs: a full batch is
+/// followed at once by the next; otherwise it looks again after a short pause.
+async fn relay_notifications(app: App) {
+    const BATCH: i64 = 100;
+    const PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+    loop {
+        let busy = match app.relay_outbox(BATCH).await {
+            Ok(r) => r.delivered + r.retrying + r.dead == BATCH as u64,
+            Err(e) => {
+                tracing::error!(error = %e, "notification relay");
+                false
+            }
+        };
+        if !busy {
+            tokio::time::sleep(PAUSE).await;
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

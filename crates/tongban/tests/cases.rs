@@ -202,6 +202,18 @@ backend_tests! {
         let office: Vec<&str> = outbox.iter().filter(|m| m.recipient == "unit:130534-SPJ").map(|m| m.event.as_str()).collect();
         assert_eq!(office, ["submitted", "supplied", "supplied"]);
 
+        // The relay delivers each row once: in-app messages to the resident and the office, and
+        // the texts through the SMS gateway; a second pass finds nothing left to do.
+        let report = app.relay_outbox(500).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.delivered as usize, outbox.len());
+        assert_eq!(app.relay_outbox(500).await.unwrap_or_else(|e| panic!("{e}")).delivered, 0);
+        let inbox = app.store.inbox(&app.tenant, me.user_id(), 50).await.unwrap_or_default();
+        assert_eq!(inbox.len(), 6);
+        let texts = app.identity.sms.outbox().unwrap_or_default();
+        let shown = reference.to_string();
+        assert_eq!(texts.iter().filter(|m| m.text.contains(&shown)).count(), 6);
+        assert!(texts[0].text.contains("办理结果已送达"), "{}", texts[0].text);
+
         // And every change is in the audit trail.
         let audit = app.store.audit_entries(&app.tenant, &tongban_app::AuditFilter { action_prefix: Some("case.".into()), ..Default::default() }, 100).await.unwrap_or_default();
         assert_eq!(audit.len(), 1 + steps.len(), "the draft and each step");
@@ -227,5 +239,53 @@ backend_tests! {
         let id = app.start_application(&me, ITEM, Some(&mother)).await.unwrap_or_else(|e| panic!("{e}"));
         let view = app.case_view(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((view.applicant_id.as_str(), view.filed_as.as_str()), (mother.as_str(), "family"));
+    }
+}
+
+/// A gateway that is always down.
+struct Down;
+
+impl tongban_app::sms::SmsGateway for Down {
+    fn send<'a>(
+        &'a self,
+        _to: &'a tongban_domain::PhoneNumber,
+        _text: &'a str,
+    ) -> tongban_app::sms::SendFuture<'a> {
+        Box::pin(async {
+            Err(tongban_app::sms::SmsError::Unreachable(
+                "connection refused".into(),
+            ))
+        })
+    }
+}
+
+backend_tests! {
+    async fn undeliverable_texts_are_retried_with_growing_waits_then_kept_as_dead_letters(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let me = resident(&t).await;
+        let id = t.app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(t.app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        t.app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        let down = t.app.clone().with_identity(tongban_app::Identity {
+            sms: std::sync::Arc::new(Down),
+            ..tongban_app::Identity::ephemeral()
+        });
+        // The in-app messages go; the text fails and waits 30 s, then 60 s, ...
+        let first = down.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first.delivered, first.retrying, first.dead), (2, 1, 0));
+        assert_eq!(down.relay_outbox(100).await.map(|r| r.retrying).ok(), Some(0), "not due again yet");
+        let mut dead = 0;
+        for attempt in 1..tongban_app::relay::MAX_ATTEMPTS {
+            advance_ms(&t, tongban_app::relay::retry_delay_ms(attempt - 1));
+            let r = down.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+            dead += r.dead;
+        }
+        assert_eq!(dead, 1);
+        let letters = t.app.store.dead_letters(&t.app.tenant, 10).await.unwrap_or_default();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].attempts, tongban_app::relay::MAX_ATTEMPTS);
+        assert!(letters[0].last_error.as_deref().unwrap_or_default().contains("connection refused"));
+        // A dead letter is not retried by the working gateway either: an administrator decides.
+        assert_eq!(t.app.relay_outbox(100).await.map(|r| r.delivered).ok(), Some(0));
     }
 }
