@@ -48,19 +48,6 @@ pub struct AgentView {
     pub village_code: String,
 }
 
-/// The media type of an accepted scan, judged by its first bytes, never by its name.
-pub fn scan_media_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    }
-}
-
 impl App {
     /// Registers a resident (found or created by mobile number) as the agent of a village.
     /// Township staff may register agents for their own villages only.
@@ -264,7 +251,9 @@ impl App {
                         .with("mb", MAX_SCAN_BYTES / 1024 / 1024)
                         .into());
                 }
-                let media_type = scan_media_type(&bytes)
+                // Judged by the bytes, never the name.
+                let media_type = tongban_domain::upload::sniff(&bytes)
+                    .map(tongban_domain::upload::FileKind::media_type)
                     .ok_or_else(|| AppError::rejected("scan_type", "scan"))?;
                 let file = FileRecord {
                     id: hex::encode(random_bytes::<12>()),
@@ -420,18 +409,5 @@ async fn actor_name(app: &App, actor: &Actor) -> String {
     match app.store.user(&app.tenant, &actor.user_id).await {
         Ok(Some(u)) => display_name(&u, &app.identity.vault),
         _ => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scans_are_judged_by_their_bytes_not_their_names() {
-        assert_eq!(scan_media_type(b"\xFF\xD8\xFF\xE0rest"), Some("image/jpeg"));
-        assert_eq!(scan_media_type(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
-        assert_eq!(scan_media_type(b"%PDF-1.7"), Some("application/pdf"));
-        assert_eq!(scan_media_type(b"MZ\x90\x00"), None);
     }
 }

@@ -392,7 +392,7 @@ impl crate::App {
     }
 
     /// A case the actor may see, with its item; anything else is "not found".
-    async fn visible_case(
+    pub(crate) async fn visible_case(
         &self,
         actor: &Actor,
         id: &str,
@@ -493,6 +493,14 @@ impl crate::App {
                     .with("field", &first.key)
                     .into(),
             );
+        }
+        let missing = self.missing_materials(&c.id, &item).await?;
+        if !missing.is_empty() {
+            return Err(Refusal::new(RefusalKind::Invalid, "case_materials_missing")
+                .on("materials")
+                .with("count", missing.len())
+                .with("materials", missing.join("、"))
+                .into());
         }
         let snapshot = self.catalog().await?;
         let cal = Self::cases_calendar(&snapshot);

@@ -9,6 +9,7 @@ mod dataset;
 mod demo;
 mod error;
 pub mod identity;
+pub mod materials;
 pub mod people;
 pub mod rekey;
 pub mod relay;
@@ -55,6 +56,9 @@ pub struct App {
     pub tenant: Tenant,
     pub clock: Arc<dyn Clock>,
     pub identity: Arc<Identity>,
+    /// Where uploaded files' bytes live, by content hash (local folder, or an S3-compatible
+    /// store); metadata stays in the database.
+    pub blobs: Arc<dyn object_store::ObjectStore>,
     catalog: Arc<CatalogCache>,
 }
 
@@ -81,6 +85,7 @@ impl App {
             tenant,
             clock,
             identity: Arc::new(Identity::ephemeral()),
+            blobs: Arc::new(object_store::memory::InMemory::new()),
             catalog: Arc::default(),
         }
     }
@@ -90,6 +95,13 @@ impl App {
     #[must_use]
     pub fn with_identity(mut self, identity: Identity) -> Self {
         self.identity = Arc::new(identity);
+        self
+    }
+
+    /// The store for uploaded files (default: in memory, for tests and tools).
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: Arc<dyn object_store::ObjectStore>) -> Self {
+        self.blobs = blobs;
         self
     }
 

@@ -20,6 +20,7 @@ pub mod signin;
 pub mod tenant;
 pub mod text;
 pub mod unit;
+pub mod upload;
 
 pub use access::{Actor, Placement, Role};
 pub use calendar::{Calendar, CalendarError, CalendarYear};

@@ -561,3 +561,103 @@ impl Store {
             .collect()
     }
 }
+
+/// A file uploaded for one of a case's materials.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MaterialRecord {
+    pub id: String,
+    pub case_id: String,
+    pub material: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: i64,
+    pub superseded_at: Option<i64>,
+}
+
+fn material_from_row(r: &AnyRow) -> Result<MaterialRecord, StoreError> {
+    Ok(MaterialRecord {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        material: r.try_get("material")?,
+        file_name: r.try_get("file_name")?,
+        media_type: r.try_get("media_type")?,
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        uploaded_at: r.try_get("uploaded_at")?,
+        superseded_at: r.try_get("superseded_at")?,
+    })
+}
+
+const MATERIAL_COLUMNS: &str = "id, case_id, material, file_name, media_type, size, sha256, \
+     uploaded_by, uploaded_at, superseded_at";
+
+impl Store {
+    pub async fn insert_material(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        m: &MaterialRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO case_materials (tenant, {MATERIAL_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        )))
+        .bind(tenant.as_str())
+        .bind(&m.id)
+        .bind(&m.case_id)
+        .bind(&m.material)
+        .bind(&m.file_name)
+        .bind(&m.media_type)
+        .bind(m.size)
+        .bind(&m.sha256)
+        .bind(&m.uploaded_by)
+        .bind(m.uploaded_at)
+        .bind(m.superseded_at)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A case's files, current ones first by upload time, then superseded ones.
+    pub async fn materials_of_case(
+        &self,
+        tenant: &Tenant,
+        case_id: &str,
+    ) -> Result<Vec<MaterialRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {MATERIAL_COLUMNS} FROM case_materials WHERE tenant = $1 AND case_id = $2 \
+             ORDER BY CASE WHEN superseded_at IS NULL THEN 0 ELSE 1 END, uploaded_at, id"
+        )))
+        .bind(tenant.as_str())
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(material_from_row).collect()
+    }
+
+    /// Marks a case's current files for `material` as replaced.
+    pub async fn supersede_materials(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        case_id: &str,
+        material: &str,
+        at_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE case_materials SET superseded_at = $4 WHERE tenant = $1 AND case_id = $2 \
+             AND material = $3 AND superseded_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(case_id)
+        .bind(material)
+        .bind(at_ms)
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -19,7 +19,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
 pub use agents::{ConsentRecord, ConsentsOf, FileRecord};
 pub use audit::{AuditFilter, StoredAudit};
-pub use cases::{CaseEvent, CaseQuery, CaseRecord, InboxMessage, OutboxRecord};
+pub use cases::{CaseEvent, CaseQuery, CaseRecord, InboxMessage, MaterialRecord, OutboxRecord};
 pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
 pub use people::{EncryptedFields, OtpRecord, OtpSender, UserKind, UserRecord};

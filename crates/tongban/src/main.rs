@@ -257,13 +257,19 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
     let store = Store::connect(&settings.database_url, settings.max_connections).await?;
     store.migrate().await?;
     let index = SearchIndex::open_in_dir(&settings.index_dir())?;
+    let files = settings.data_dir.join("files");
+    std::fs::create_dir_all(&files)
+        .with_context(|| format!("cannot create the files folder {}", files.display()))?;
+    let blobs = object_store::local::LocalFileSystem::new_with_prefix(&files)
+        .with_context(|| format!("cannot use {} for uploaded files", files.display()))?;
     Ok(App::new(
         store,
         Arc::new(index),
         settings.tenant.clone(),
         Arc::new(SystemClock),
     )
-    .with_identity(identity(settings, demo)?))
+    .with_identity(identity(settings, demo)?)
+    .with_blobs(Arc::new(blobs)))
 }
 
 /// Listens for SIGTERM and SIGINT from the moment it is called, so a signal that arrives

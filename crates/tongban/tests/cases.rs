@@ -69,6 +69,23 @@ fn complete_answers() -> BTreeMap<String, String> {
     ])
 }
 
+/// A tiny but real JPEG header: enough for the type check, which reads the bytes.
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00scan";
+const REQUIRED: [&str; 3] = [
+    "个体工商户登记（备案）申请书",
+    "经营者居民身份证",
+    "经营场所使用证明或《住所（经营场所）申报承诺书》",
+];
+
+async fn upload_required(t: &TestApp, who: &Principal, id: &str) {
+    for m in REQUIRED {
+        t.app
+            .upload_material(who, id, m, "scan.jpg", JPEG.to_vec(), true)
+            .await
+            .unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+}
+
 fn advance_ms(t: &TestApp, ms: i64) {
     let now = tongban_domain::Clock::now(&*t.clock).timestamp_millis();
     t.clock
@@ -123,6 +140,16 @@ backend_tests! {
         let e = app.submit_application(&me, &id).await.err().unwrap_or_else(|| panic!("incomplete draft submitted"));
         assert_eq!(refusal(e), (RefusalKind::Invalid, "case_answers_incomplete"));
         assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        // Nor until every required material has a file; the refusal names them all.
+        let e = app.submit_application(&me, &id).await.err().unwrap_or_else(|| panic!("submitted without materials"));
+        match e {
+            AppError::Refused(r) => {
+                assert_eq!(r.code, "case_materials_missing");
+                assert!(r.args.iter().any(|(k, v)| *k == "materials" && REQUIRED.iter().all(|m| v.contains(m))), "{:?}", r.args);
+            }
+            other => panic!("{other}"),
+        }
+        upload_required(&t, &me, &id).await;
 
         // Nobody else sees a draft, not even the office that will handle it.
         assert_eq!(refusal(app.case_view(&clerk, &id).await.err().unwrap_or_else(|| panic!("draft visible"))).1, "case_not_found");
@@ -216,7 +243,7 @@ backend_tests! {
 
         // And every change is in the audit trail.
         let audit = app.store.audit_entries(&app.tenant, &tongban_app::AuditFilter { action_prefix: Some("case.".into()), ..Default::default() }, 100).await.unwrap_or_default();
-        assert_eq!(audit.len(), 1 + steps.len(), "the draft and each step");
+        assert_eq!(audit.len(), 1 + REQUIRED.len() + steps.len(), "the draft, each upload and each step");
     }
 
     async fn information_only_items_and_strangers_cannot_be_applied_for(backend: Backend) {
@@ -265,6 +292,7 @@ backend_tests! {
         let me = resident(&t).await;
         let id = t.app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(t.app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &id).await;
         t.app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
         let down = t.app.clone().with_identity(tongban_app::Identity {
             sms: std::sync::Arc::new(Down),
@@ -287,5 +315,54 @@ backend_tests! {
         assert!(letters[0].last_error.as_deref().unwrap_or_default().contains("connection refused"));
         // A dead letter is not retried by the working gateway either: an administrator decides.
         assert_eq!(t.app.relay_outbox(100).await.map(|r| r.delivered).ok(), Some(0));
+    }
+}
+
+backend_tests! {
+    async fn uploads_are_checked_by_their_bytes_and_served_only_to_those_who_may_see_the_case(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = resident(&t).await;
+        let clerk = staff(&t, "clerk").await;
+        let police = staff(&t, "handler").await;
+        let id = app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        let m = REQUIRED[1];
+        for (name, bytes, code) in [
+            ("id.jpg", b"".as_slice(), "upload_empty"),
+            ("id.html", b"<!DOCTYPE html><script>alert(1)</script>".as_slice(), "upload_type"),
+            ("id.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>".as_slice(), "upload_type"),
+            ("id.pdf", b"MZ\x90\x00\x03 renamed executable".as_slice(), "upload_type"),
+            ("id.zip", b"PK\x03\x04 archive".as_slice(), "upload_type"),
+            ("id.png", JPEG, "upload_mismatch"),
+        ] {
+            let e = app.upload_material(&me, &id, m, name, bytes.to_vec(), false).await.err().unwrap_or_else(|| panic!("{name} accepted"));
+            assert_eq!(refusal(e), (RefusalKind::Invalid, code), "{name}");
+        }
+        let big = { let mut b = b"%PDF-".to_vec(); b.resize(tongban_domain::upload::MAX_FILE_BYTES + 1, b' '); b };
+        assert_eq!(refusal(app.upload_material(&me, &id, m, "big.pdf", big, false).await.err().unwrap_or_else(|| panic!("too big accepted"))).1, "upload_too_large");
+        assert_eq!(refusal(app.upload_material(&me, &id, "营业执照正本", "a.jpg", JPEG.to_vec(), false).await.err().unwrap_or_else(|| panic!("unknown material"))).1, "material_unknown");
+        assert!(app.case_materials(&me, &id).await.unwrap_or_default().is_empty(), "refusals stored nothing");
+
+        // Uploading again with `replace` keeps one current file per material.
+        upload_required(&t, &me, &id).await;
+        upload_required(&t, &me, &id).await;
+        let files = app.case_materials(&me, &id).await.unwrap_or_default();
+        assert_eq!(files.len(), REQUIRED.len());
+        assert_eq!(files[0].media_type, "image/jpeg");
+        assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+
+        // The office handling it reads the file; another department cannot find it.
+        let (record, bytes) = app.material_file(&clerk, &id, &files[0].id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((record.file_name.as_str(), bytes.as_slice()), ("scan.jpg", JPEG));
+        assert_eq!(refusal(app.material_file(&police, &id, &files[0].id).await.err().unwrap_or_else(|| panic!("police read it"))).1, "case_not_found");
+        assert_eq!(refusal(app.material_file(&clerk, &id, "f000").await.err().unwrap_or_else(|| panic!("guessed id"))).1, "file_not_found");
+
+        // Once submitted, files change only when a supplement is asked for.
+        assert_eq!(refusal(app.upload_material(&me, &id, m, "id.jpg", JPEG.to_vec(), true).await.err().unwrap_or_else(|| panic!("changed after submission"))).1, "case_materials_closed");
+        act(&t, &clerk, &id, Action::RequestSupplement { items: vec![missing(m, "照片模糊")] }).await;
+        app.upload_material(&me, &id, m, "id-clear.jpg", JPEG.to_vec(), true).await.unwrap_or_else(|e| panic!("{e}"));
+        let files = app.case_materials(&clerk, &id).await.unwrap_or_default();
+        assert!(files.iter().any(|f| f.file_name == "id-clear.jpg") && files.len() == REQUIRED.len());
     }
 }

@@ -1,0 +1,206 @@
+//! Materials uploaded for a case: checked by their bytes, stored once by their SHA-256 in the
+//! object store, recorded against the case in the database, and served back only to people
+//! who may see the case.
+//!
+//! The bytes are written before the record: a failure in between leaves an unreferenced
+//! object (harmless, and the same file uploaded again reuses it), never a record without its
+//! file.
+
+use object_store::ObjectStoreExt;
+use object_store::path::Path as BlobPath;
+use sha2::{Digest, Sha256};
+use tongban_domain::upload::{MAX_CASE_BYTES, check_upload};
+use tongban_store::MaterialRecord;
+
+use crate::identity::Principal;
+use crate::vault::random_bytes;
+use crate::{AppError, Refusal, RefusalKind};
+
+/// Where a file's bytes live: by content, so one file stored twice is stored once.
+fn blob_path(sha256: &str) -> BlobPath {
+    BlobPath::from(format!("sha256/{}/{}", &sha256[..2], sha256))
+}
+
+/// A file name as shown and offered for download: no folders, no control characters.
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | ':' | '*' | '?'))
+        .take(120)
+        .collect();
+    if cleaned.trim().is_empty() {
+        "file".into()
+    } else {
+        cleaned.trim().to_owned()
+    }
+}
+
+impl crate::App {
+    /// Adds a file to one of the case's materials (`replace`: instead of the files it had).
+    /// Only the applicant's side, while the case is a draft or waits for a supplement.
+    pub async fn upload_material(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        material: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        replace: bool,
+    ) -> Result<MaterialRecord, AppError> {
+        let (c, item) = self.visible_case(&p.actor, case_id).await?;
+        let open = c.stage == "draft" || c.stage == "supplement";
+        let applicant_side = c.filed_by == p.user_id() || p.actor.may_act_for(&c.applicant_id);
+        if !applicant_side {
+            return Err(AppError::forbidden());
+        }
+        if !open {
+            return Err(Refusal::new(RefusalKind::Conflict, "case_materials_closed").into());
+        }
+        if !item.materials.iter().any(|m| m.name == material) {
+            return Err(AppError::rejected("material_unknown", "material"));
+        }
+        let kind = check_upload(file_name, &bytes).map_err(|e| {
+            let mut r = Refusal::new(RefusalKind::Invalid, e.code()).on("file");
+            if let tongban_domain::upload::UploadError::TooLarge { max } = e {
+                r = r.with("mb", max / 1024 / 1024);
+            }
+            AppError::from(r)
+        })?;
+        let current = self.store.materials_of_case(&self.tenant, &c.id).await?;
+        let kept: i64 = current
+            .iter()
+            .filter(|m| m.superseded_at.is_none() && !(replace && m.material == material))
+            .map(|m| m.size)
+            .sum();
+        if kept as usize + bytes.len() > MAX_CASE_BYTES {
+            return Err(Refusal::new(RefusalKind::Invalid, "upload_case_full")
+                .on("file")
+                .with("mb", MAX_CASE_BYTES / 1024 / 1024)
+                .into());
+        }
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len() as i64;
+        self.blobs
+            .put(&blob_path(&sha256), bytes.into())
+            .await
+            .map_err(|e| AppError::Internal(format!("storing a file: {e}")))?;
+        let now = self.now_ms();
+        let record = MaterialRecord {
+            id: format!("f{}", hex::encode(random_bytes::<12>())),
+            case_id: c.id.clone(),
+            material: material.to_owned(),
+            file_name: {
+                let name = clean_file_name(file_name);
+                if name.contains('.') {
+                    name
+                } else {
+                    format!("{name}.{}", kind.extension())
+                }
+            },
+            media_type: kind.media_type().to_owned(),
+            size,
+            sha256,
+            uploaded_by: p.user_id().to_owned(),
+            uploaded_at: now,
+            superseded_at: None,
+        };
+        let mut tx = self.store.begin().await?;
+        if replace {
+            self.store
+                .supersede_materials(&mut tx, &self.tenant, &c.id, material, now)
+                .await?;
+        }
+        self.store
+            .insert_material(&mut tx, &self.tenant, &record)
+            .await?;
+        let entry = self.audit_entry(
+            &p.actor,
+            "case.upload",
+            &format!("case:{}", c.id),
+            &format!("{material}: {} ({} bytes)", record.file_name, record.size),
+        );
+        self.store
+            .append_audit(&mut tx, &self.tenant, &entry)
+            .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The case's current files, for everyone who may see the case.
+    pub async fn case_materials(
+        &self,
+        p: &Principal,
+        case_id: &str,
+    ) -> Result<Vec<MaterialRecord>, AppError> {
+        let (c, _) = self.visible_case(&p.actor, case_id).await?;
+        let mut files = self.store.materials_of_case(&self.tenant, &c.id).await?;
+        files.retain(|m| m.superseded_at.is_none());
+        Ok(files)
+    }
+
+    /// One file of a case with its bytes, for someone who may see the case.
+    pub async fn material_file(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        file_id: &str,
+    ) -> Result<(MaterialRecord, Vec<u8>), AppError> {
+        let (c, _) = self.visible_case(&p.actor, case_id).await?;
+        let record = self
+            .store
+            .materials_of_case(&self.tenant, &c.id)
+            .await?
+            .into_iter()
+            .find(|m| m.id == file_id)
+            .ok_or_else(|| AppError::hidden("file_not_found"))?;
+        let bytes = self
+            .blobs
+            .get(&blob_path(&record.sha256))
+            .await
+            .map_err(|e| AppError::Internal(format!("reading file {file_id}: {e}")))?
+            .bytes()
+            .await
+            .map_err(|e| AppError::Internal(format!("reading file {file_id}: {e}")))?;
+        Ok((record, bytes.to_vec()))
+    }
+
+    /// Required materials of the case's item that have no current file.
+    pub(crate) async fn missing_materials(
+        &self,
+        case_id: &str,
+        item: &tongban_domain::ServiceItem,
+    ) -> Result<Vec<String>, AppError> {
+        let files = self.store.materials_of_case(&self.tenant, case_id).await?;
+        Ok(item
+            .materials
+            .iter()
+            .filter(|m| m.required)
+            .filter(|m| {
+                !files
+                    .iter()
+                    .any(|f| f.superseded_at.is_none() && f.material == m.name)
+            })
+            .map(|m| m.name.clone())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_folders_and_characters_that_break_headers() {
+        assert_eq!(clean_file_name("C:\\Users\\李明\\身份证.jpg"), "身份证.jpg");
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("a\"b\r\n.pdf"), "ab.pdf");
+        assert_eq!(clean_file_name("   "), "file");
+    }
+
+    #[test]
+    fn blobs_are_stored_under_their_hash() {
+        let h = hex::encode(Sha256::digest(b"x"));
+        assert_eq!(blob_path(&h).to_string(), format!("sha256/{}/{h}", &h[..2]));
+    }
+}
