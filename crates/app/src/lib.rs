@@ -35,7 +35,9 @@ pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
 pub use signin::{CodeSent, NewSession, NextStep, SessionLookup, TotpEnrolment};
 pub use snapshot::{CatalogSnapshot, POPULAR, VERSION_CHECK_INTERVAL};
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
-pub use tongban_store::{AuditFilter, Backend, ImportCounts, SearchMiss, Store, StoreError};
+pub use tongban_store::{
+    AuditFilter, Backend, CaseRecord, ImportCounts, MaterialRecord, SearchMiss, Store, StoreError,
+};
 
 use tongban_domain::{Clock, ServiceItem, Tenant};
 

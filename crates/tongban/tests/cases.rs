@@ -366,3 +366,81 @@ backend_tests! {
         assert!(files.iter().any(|f| f.file_name == "id-clear.jpg") && files.len() == REQUIRED.len());
     }
 }
+
+fn case_id_from(location: &str) -> String {
+    location
+        .trim_start_matches("/cases/")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+backend_tests! {
+    async fn a_resident_applies_through_the_pages_and_the_window_accepts_it_from_the_worklist(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let mut me = t.client();
+        me.resident_sign_in(DEMO_RESIDENT_PHONE).await;
+        let guide = me.get(&format!("/items/{ITEM}")).await.text();
+        assert!(guide.contains(&format!("action=\"/items/{ITEM}/apply\"")), "the guide offers online application");
+        let r = me.post(&format!("/items/{ITEM}/apply"), &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let id = case_id_from(r.header("location"));
+        let form = me.get(&format!("/cases/{id}/answers")).await.text();
+        assert!(form.contains("经营者姓名") && form.contains("<select id=\"premises_type\""), "the item's own questions");
+
+        // Wrong answers come back beside their fields, with the summary, and keep what was typed.
+        let r = me.post(&format!("/cases/{id}/answers"), &[("operator_name", "李明"), ("id_number", "110105194912310021"), ("phone", "13800000001"), ("scope", "服装零售"), ("premises_type", "实体门店"), ("premises", "城东村"), ("form", "个人经营")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text();
+        assert!(page.contains("error-summary") && page.contains("id_number-error") && page.contains("身份证号校验位不对"), "{page}");
+        assert!(page.contains("value=\"服装零售\"") || page.contains(">服装零售</textarea>"), "typed answers are kept");
+
+        let owned = complete_answers();
+        let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = me.post(&format!("/cases/{id}/answers"), &pairs).await;
+        assert_eq!(r.header("location"), format!("/cases/{id}/materials"));
+
+        // A renamed executable is refused beside the file field; real scans go in.
+        me.get(&format!("/cases/{id}/materials")).await;
+        let r = me.post_file(&format!("/cases/{id}/materials"), &[("material", REQUIRED[0])], ("file", "form.pdf", b"MZ\x90\x00")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("file-error"), "{}", r.text());
+        for m in REQUIRED {
+            let r = me.post_file(&format!("/cases/{id}/materials"), &[("material", m)], ("file", "scan.jpg", JPEG)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        }
+
+        // Check your answers, with change links; then submit and get the reference.
+        let check = me.get(&format!("/cases/{id}")).await.text();
+        assert!(check.contains("核对您的申请") && check.contains(&format!("/cases/{id}/answers#operator_name")));
+        let r = me.post(&format!("/cases/{id}/submit"), &[]).await;
+        assert_eq!(r.header("location"), format!("/cases/{id}?submitted=1"));
+        let done = me.get(&format!("/cases/{id}?submitted=1")).await.text();
+        assert!(done.contains("申请已提交") && done.contains("class=\"reference\""), "{done}");
+
+        // The window clerk finds it in the worklist and accepts it; the resident sees progress.
+        let mut clerk = t.client();
+        clerk.staff_sign_in("clerk", tongban_app::DEMO_PASSWORD).await;
+        let list = clerk.get("/staff/worklist").await.text();
+        assert!(list.contains(&format!("/cases/{id}")), "{list}");
+        let page = clerk.get(&format!("/cases/{id}")).await.text();
+        assert!(page.contains("value=\"accept\""));
+        let r = clerk.post(&format!("/cases/{id}/act"), &[("action", "accept")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        // A file is served as an attachment that browsers must not sniff, to those who may see it.
+        let file_link = page.split(&format!("/cases/{id}/files/")).nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
+        let f = clerk.get(&format!("/cases/{id}/files/{file_link}")).await;
+        assert_eq!(f.status, StatusCode::OK);
+        assert!(f.header("content-disposition").starts_with("attachment"));
+        assert_eq!(f.header("x-content-type-options"), "nosniff");
+        let mut stranger = t.client();
+        stranger.staff_sign_in("handler", tongban_app::DEMO_PASSWORD).await;
+        assert_eq!(stranger.get(&format!("/cases/{id}/files/{file_link}")).await.status, StatusCode::NOT_FOUND);
+
+        let mine = me.get(&format!("/cases/{id}")).await.text();
+        assert!(mine.contains("办理中") && mine.contains("受理") && mine.contains("清河县行政审批局"), "{mine}");
+        assert!(me.get("/me/cases").await.text().contains(&format!("/cases/{id}")));
+    }
+}

@@ -63,6 +63,28 @@ pub fn router(app: App) -> Router {
             post(pages::account::sign_out_everywhere),
         )
         .route("/me", get(pages::account::me))
+        .route("/me/cases", get(pages::cases::my_cases))
+        .route("/items/{code}/apply", post(pages::cases::start))
+        .route("/cases/{id}", get(pages::cases::case))
+        .route(
+            "/cases/{id}/answers",
+            get(pages::cases::answers).post(pages::cases::post_answers),
+        )
+        .route(
+            "/cases/{id}/materials",
+            get(pages::cases::materials)
+                .post(pages::cases::post_material)
+                .layer(
+                    // A material file may be up to 10 MiB; the form around it is small.
+                    axum::extract::DefaultBodyLimit::max(
+                        tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
+                    ),
+                ),
+        )
+        .route("/cases/{id}/files/{file}", get(pages::cases::file))
+        .route("/cases/{id}/submit", post(pages::cases::submit))
+        .route("/cases/{id}/act", post(pages::cases::act))
+        .route("/staff/worklist", get(pages::cases::worklist))
         .route("/me/real-name", post(pages::account::post_real_name))
         .route("/me/family", post(pages::account::post_family))
         .route(

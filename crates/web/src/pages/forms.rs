@@ -14,7 +14,8 @@ use crate::i18n::Tr;
 
 #[derive(Debug, Clone, Default)]
 pub struct Field {
-    pub name: &'static str,
+    /// The input's name and id; item forms name fields after the catalog's keys.
+    pub name: std::borrow::Cow<'static, str>,
     pub label: String,
     pub value: String,
     /// An input type (`text`, `tel`, `password`, `file`…), `select` or `checkboxes`.
@@ -28,9 +29,13 @@ pub struct Field {
 }
 
 impl Field {
-    pub fn new(name: &'static str, label: String, kind: &'static str) -> Self {
+    pub fn new(
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        label: String,
+        kind: &'static str,
+    ) -> Self {
         Self {
-            name,
+            name: name.into(),
             label,
             kind,
             ..Self::default()

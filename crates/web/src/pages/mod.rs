@@ -1,6 +1,7 @@
 //! Server-rendered pages: mobile first, complete without JavaScript.
 
 pub mod account;
+pub mod cases;
 pub mod forms;
 pub mod staff;
 mod views;

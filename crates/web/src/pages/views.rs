@@ -211,6 +211,8 @@ pub struct GuideView {
     pub free: bool,
     pub fee_basis: String,
     pub online: String,
+    /// Whether the item can be applied for from here.
+    pub applies_online: bool,
     pub agent: String,
     pub materials: Vec<MaterialView>,
     pub steps: Vec<String>,
@@ -285,6 +287,7 @@ impl GuideView {
             },
             fee_basis: i.fee.as_ref().map(|f| f.basis.clone()).unwrap_or_default(),
             online: tr.t(&format!("online-{}", i.online_level.value())),
+            applies_online: i.online_level.accepts_online_applications(),
             agent: tr.t(if i.agent_allowed {
                 "guide-agent-yes"
             } else {

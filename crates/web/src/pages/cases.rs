@@ -1,0 +1,760 @@
+//! Applying and following a case, GOV.UK style: the item's questions on one page, the
+//! materials on the next, then "check your answers" with change links, then a confirmation
+//! with the reference number; the case page with its timeline afterwards; the worklist for
+//! staff. Everything works without JavaScript.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tongban_app::cases::CaseView;
+use tongban_app::{App, AppError, Principal};
+use tongban_app::{CaseRecord, MaterialRecord};
+use tongban_domain::catalog::FieldType;
+use tongban_domain::process::{Action, SupplementItem};
+
+use super::account::{SignedIn, StaffSignedIn};
+use super::forms::{Field, FormPage, message, see_other};
+use super::views::Option_;
+use super::{Chrome, app_error, render};
+use crate::session::CSRF_FIELD;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ApplyForm {
+    /// Whose application: empty for oneself, else a family member's (or, for agents and
+    /// clerks, a resident's) id.
+    #[serde(default, rename = "for")]
+    for_person: String,
+}
+
+pub async fn start(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(code): Path<String>,
+    Form(f): Form<ApplyForm>,
+) -> Response {
+    let for_person = Some(f.for_person.as_str()).filter(|s| !s.is_empty());
+    match app.start_application(&p, &code, for_person).await {
+        Ok(id) => see_other(&format!("/cases/{id}/answers"), Vec::new()),
+        Err(e) => app_error(c, e),
+    }
+}
+
+fn input_kind(t: FieldType) -> &'static str {
+    match t {
+        FieldType::Text | FieldType::IdNumber => "text",
+        FieldType::Number => "text",
+        FieldType::Date => "date",
+        FieldType::Select => "select",
+        FieldType::Textarea => "textarea",
+        FieldType::Phone => "tel",
+    }
+}
+
+async fn answers_form(
+    app: &App,
+    c: &Chrome,
+    view: &CaseView,
+    values: &BTreeMap<String, String>,
+) -> FormPage {
+    let tr = c.tr;
+    let mut page = FormPage::new(
+        view.item_name.clone(),
+        format!("/cases/{}/answers", view.id),
+        tr.t("apply-continue"),
+    );
+    page.lead = Some(tr.t("apply-answers-lead"));
+    let Ok(catalog) = app.catalog().await else {
+        return page;
+    };
+    let Some(item) = catalog.item(&view.item_code) else {
+        return page;
+    };
+    page.fields = item
+        .form_fields
+        .iter()
+        .map(|f| {
+            let value = values.get(&f.key).cloned().unwrap_or_default();
+            let label = if f.required {
+                f.label.clone()
+            } else {
+                format!("{}{}", f.label, tr.t("apply-optional"))
+            };
+            let mut field =
+                Field::new(f.key.clone(), label, input_kind(f.field_type)).value(value.clone());
+            match f.field_type {
+                FieldType::Select => {
+                    let mut options =
+                        vec![Option_::new("", tr.t("apply-choose"), value.is_empty())];
+                    options.extend(
+                        f.options
+                            .iter()
+                            .map(|o| Option_::new(o, o.clone(), *o == value)),
+                    );
+                    field = field.options(options);
+                }
+                FieldType::IdNumber => {
+                    field = field.hint(tr.t("apply-id-hint"));
+                    field.inputmode = Some("text");
+                    field.maxlength = Some(18);
+                }
+                FieldType::Phone => {
+                    field.inputmode = Some("tel");
+                    field.autocomplete = Some("tel");
+                }
+                FieldType::Number => field.inputmode = Some("decimal"),
+                _ => {}
+            }
+            field
+        })
+        .collect();
+    page
+}
+
+pub async fn answers(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match app.case_view(&p, &id).await {
+        Ok(view) => {
+            let values = view.answers.clone();
+            answers_form(&app, &c, &view, &values)
+                .await
+                .show(c, StatusCode::OK)
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn post_answers(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Form(raw): Form<BTreeMap<String, String>>,
+) -> Response {
+    let mut raw = raw;
+    raw.remove(CSRF_FIELD);
+    let later = raw.remove("_later").is_some();
+    match app.save_answers(&p, &id, &raw, later).await {
+        Ok(Ok(_)) if later => see_other("/me/cases?saved=1", Vec::new()),
+        Ok(Ok(_)) => see_other(&format!("/cases/{id}/materials"), Vec::new()),
+        Ok(Err(problems)) => {
+            let view = match app.case_view(&p, &id).await {
+                Ok(v) => v,
+                Err(e) => return app_error(c, e),
+            };
+            let mut page = answers_form(&app, &c, &view, &raw).await;
+            for pr in problems {
+                let mut r = tongban_app::Refusal::new(tongban_app::RefusalKind::Invalid, pr.code);
+                r.args = pr.args;
+                let text = message(c.tr, &r);
+                if let Some(f) = page.fields.iter_mut().find(|f| f.name == pr.key) {
+                    f.error = Some(text);
+                }
+            }
+            page.show(c, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+async fn materials_form(app: &App, c: &Chrome, p: &Principal, view: &CaseView) -> FormPage {
+    let tr = c.tr;
+    let mut page = FormPage::new(
+        tr.t("apply-materials-title"),
+        format!("/cases/{}/materials?{CSRF_FIELD}={}", view.id, c.csrf),
+        tr.t("apply-upload"),
+    );
+    page.multipart = true;
+    page.lead = Some(tr.t("apply-materials-lead"));
+    let files = app.case_materials(p, &view.id).await.unwrap_or_default();
+    let mut options = Vec::new();
+    if let Ok(catalog) = app.catalog().await
+        && let Some(item) = catalog.item(&view.item_code)
+    {
+        for m in &item.materials {
+            let done = files.iter().filter(|f| f.material == m.name).count();
+            let label = match (m.required, done) {
+                (_, n) if n > 0 => format!(
+                    "{}（{}）",
+                    m.name,
+                    tr.ta("apply-files-uploaded", &[("count", n.to_string())])
+                ),
+                (true, _) => format!("{}（{}）", m.name, tr.t("guide-required")),
+                (false, _) => format!("{}（{}）", m.name, tr.t("guide-conditional")),
+            };
+            let first_missing =
+                m.required && done == 0 && options.iter().all(|o: &Option_| !o.selected);
+            options.push(Option_::new(&m.name, label, first_missing));
+        }
+    }
+    page.fields = vec![
+        Field::new("material", tr.t("field-material"), "select").options(options),
+        Field::new("file", tr.t("field-file"), "file").hint(tr.t("apply-file-hint")),
+    ];
+    for f in &files {
+        page.links.push((
+            format!("{} · {} · {}", f.material, f.file_name, size_text(f.size)),
+            format!("/cases/{}/files/{}", view.id, f.id),
+        ));
+    }
+    page.links
+        .push((tr.t("apply-to-check"), format!("/cases/{}", view.id)));
+    page
+}
+
+fn size_text(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0)
+    } else {
+        format!("{} KB", (bytes + 1023) / 1024)
+    }
+}
+
+pub async fn materials(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match app.case_view(&p, &id).await {
+        Ok(view) => materials_form(&app, &c, &p, &view)
+            .await
+            .show(c, StatusCode::OK),
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn post_material(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let (mut material, mut file_name, mut bytes) = (String::new(), String::new(), Vec::new());
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let given_name = field.file_name().unwrap_or_default().to_owned();
+                let Ok(data) = field.bytes().await else {
+                    let mb = tongban_domain::upload::MAX_FILE_BYTES / 1024 / 1024;
+                    return super::error_page(
+                        c.clone(),
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        Some(c.tr.ta("err-upload_too_large", &[("mb", mb.to_string())])),
+                    );
+                };
+                match name.as_str() {
+                    "material" => material = String::from_utf8_lossy(&data).into_owned(),
+                    "file" => {
+                        file_name = given_name;
+                        bytes = data.to_vec();
+                    }
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return super::error_page(
+                    c.clone(),
+                    StatusCode::BAD_REQUEST,
+                    Some(c.tr.t("err-form_unreadable")),
+                );
+            }
+        }
+    }
+    match app
+        .upload_material(&p, &id, &material, &file_name, bytes, false)
+        .await
+    {
+        Ok(_) => see_other(&format!("/cases/{id}/materials?uploaded=1"), Vec::new()),
+        Err(AppError::Refused(r)) if r.field.is_some() => match app.case_view(&p, &id).await {
+            Ok(view) => {
+                let mut page = materials_form(&app, &c, &p, &view).await;
+                page.fail(c.tr, &r);
+                page.show(c, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(e) => app_error(c, e),
+        },
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn file(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path((id, file_id)): Path<(String, String)>,
+) -> Response {
+    match app.material_file(&p, &id, &file_id).await {
+        Ok((record, bytes)) => {
+            let disposition = format!(
+                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+                ascii_fallback(&record.file_name),
+                percent_encode(&record.file_name)
+            );
+            (
+                [
+                    (CONTENT_TYPE, record.media_type.clone()),
+                    (CONTENT_DISPOSITION, disposition),
+                    (CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+/// The file name for clients that ignore `filename*`: ASCII only.
+fn ascii_fallback(name: &str) -> String {
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
+    let stem: String = name
+        .rsplit_once('.')
+        .map_or(name, |(s, _)| s)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    if stem.is_empty() {
+        format!("file.{ext}")
+    } else {
+        format!("{stem}.{ext}")
+    }
+}
+
+/// RFC 5987 encoding of a UTF-8 file name.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+struct TimelineRow {
+    when: String,
+    what: String,
+    who: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CaseTemplate {
+    c: Chrome,
+    v: CaseView,
+    draft: bool,
+    just_submitted: bool,
+    stage_text: String,
+    light: Option<(&'static str, String)>,
+    due: Option<String>,
+    answers: Vec<(String, String, String)>,
+    files: Vec<MaterialRecord>,
+    timeline: Vec<TimelineRow>,
+    applicant_actions: Vec<(&'static str, String)>,
+    staff_actions: Vec<(&'static str, String)>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CaseQuery {
+    submitted: Option<String>,
+}
+
+fn note_of(detail: &serde_json::Value) -> String {
+    ["reason", "note", "method", "legal_basis"]
+        .iter()
+        .filter_map(|k| detail[k].as_str())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+async fn case_page(
+    app: &App,
+    c: Chrome,
+    p: &Principal,
+    id: &str,
+    just_submitted: bool,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let view = match app.case_view(p, id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(c, e),
+    };
+    let tr = c.tr;
+    let draft = view.reference.is_none();
+    let catalog = app.catalog().await.ok();
+    let item = catalog
+        .as_ref()
+        .and_then(|k| k.item(&view.item_code).cloned());
+    let answers = item
+        .as_ref()
+        .map(|i| {
+            i.form_fields
+                .iter()
+                .filter_map(|f| {
+                    view.answers
+                        .get(&f.key)
+                        .map(|v| (f.label.clone(), v.clone(), f.key.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let files = app.case_materials(p, id).await.unwrap_or_default();
+    let stage_text = if draft {
+        tr.t("case-stage-draft")
+    } else {
+        tr.t(&format!("case-stage-{}", view.stage.as_str()))
+    };
+    let light = view.clock.as_ref().map(|k| {
+        (
+            k.light.as_str(),
+            tr.t(&format!("light-{}", k.light.as_str())),
+        )
+    });
+    let due = view
+        .clock
+        .as_ref()
+        .map(|k| k.due_on)
+        .or(view.intake_due)
+        .map(|d| d.format("%Y-%m-%d").to_string());
+    let timeline = view
+        .timeline
+        .iter()
+        .map(|e| TimelineRow {
+            when: super::staff::beijing_time(e.at_ms),
+            what: tr.t(&format!("case-action-{}", e.action)),
+            who: if e.by_applicant {
+                tr.t("case-by-applicant")
+            } else {
+                e.unit.clone().unwrap_or_default()
+            },
+            note: note_of(&e.detail),
+        })
+        .collect();
+    let label = |a: &&'static str| (*a, tr.t(&format!("case-do-{a}")));
+    let applicant_actions = view
+        .actions
+        .iter()
+        .filter(|a| matches!(**a, "supply" | "withdraw"))
+        .map(label)
+        .collect();
+    let staff_actions = view
+        .actions
+        .iter()
+        .filter(|a| !matches!(**a, "supply" | "withdraw"))
+        .map(label)
+        .collect();
+    let title = view.reference.clone().map_or_else(
+        || tr.t("case-check-title"),
+        |r| format!("{} · {r}", view.item_name),
+    );
+    render(
+        status,
+        &CaseTemplate {
+            c: c.titled(&title),
+            v: view,
+            draft,
+            just_submitted,
+            stage_text,
+            light,
+            due,
+            answers,
+            files,
+            timeline,
+            applicant_actions,
+            staff_actions,
+            error,
+        },
+    )
+}
+
+pub async fn case(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
+    case_page(
+        &app,
+        c,
+        &p,
+        &id,
+        q.submitted.is_some(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn submit(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match app.submit_application(&p, &id).await {
+        Ok(_) => see_other(&format!("/cases/{id}?submitted=1"), Vec::new()),
+        Err(AppError::Refused(r)) if r.kind == tongban_app::RefusalKind::Invalid => {
+            let text = message(c.tr, &r);
+            case_page(
+                &app,
+                c,
+                &p,
+                &id,
+                false,
+                Some(text),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ActForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    version: Option<i64>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    legal_basis: String,
+    #[serde(default)]
+    method: String,
+    /// One missing material a line: `material：problem` (or `material: problem`).
+    #[serde(default)]
+    items: String,
+    #[serde(default)]
+    note: String,
+}
+
+fn supplement_items(text: &str) -> Vec<SupplementItem> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (material, problem) = l.split_once(['：', ':']).unwrap_or((l, ""));
+            SupplementItem {
+                material: material.trim().to_owned(),
+                problem: problem.trim().to_owned(),
+            }
+        })
+        .collect()
+}
+
+pub async fn act(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    let action = match f.action.as_str() {
+        "accept" => Action::Accept,
+        "not_accept" => Action::NotAccept { reason: f.reason },
+        "request_supplement" => Action::RequestSupplement {
+            items: supplement_items(&f.items),
+        },
+        "supply" => Action::Supply,
+        "pass" => Action::Pass { note: f.note },
+        "send_back" => Action::SendBack { note: f.note },
+        "approve" => Action::Approve,
+        "deny" => Action::Deny {
+            reason: f.reason,
+            legal_basis: f.legal_basis,
+        },
+        "deliver" => Action::Deliver { method: f.method },
+        "close" => Action::Close,
+        "withdraw" => Action::Withdraw,
+        _ => {
+            return super::error_page(
+                c.clone(),
+                StatusCode::BAD_REQUEST,
+                Some(c.tr.t("err-form_unreadable")),
+            );
+        }
+    };
+    match app.act_on_case(&p, &id, f.version, &action).await {
+        Ok(_) => see_other(&format!("/cases/{id}"), Vec::new()),
+        Err(AppError::Refused(r))
+            if matches!(
+                r.kind,
+                tongban_app::RefusalKind::Invalid | tongban_app::RefusalKind::Conflict
+            ) =>
+        {
+            let text = message(c.tr, &r);
+            let status = crate::error::status_of(r.kind);
+            case_page(&app, c, &p, &id, false, Some(text), status).await
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+struct CaseRow {
+    href: String,
+    reference: String,
+    item: String,
+    stage: String,
+    due: String,
+    light: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct CasesTemplate {
+    c: Chrome,
+    title: String,
+    notice: Option<String>,
+    rows: Vec<CaseRow>,
+    empty: String,
+}
+
+fn light_of(c: &CaseRecord, today: &str) -> &'static str {
+    match c.due_on.as_deref() {
+        None => "none",
+        Some(d) if d < today => "red",
+        Some(_) => "open",
+    }
+}
+
+async fn case_rows(app: &App, c: &Chrome, cases: Vec<CaseRecord>) -> Vec<CaseRow> {
+    let catalog = app.catalog().await.ok();
+    let today = super::staff::beijing_time(app.now_ms())
+        .chars()
+        .take(10)
+        .collect::<String>();
+    cases
+        .into_iter()
+        .map(|k| CaseRow {
+            href: if k.stage == "draft" {
+                format!("/cases/{}/answers", k.id)
+            } else {
+                format!("/cases/{}", k.id)
+            },
+            reference: k
+                .reference
+                .as_deref()
+                .and_then(|r| tongban_domain::reference::CaseRef::parse(r).ok())
+                .map_or_else(|| c.tr.t("case-stage-draft"), |r| r.to_string()),
+            item: catalog
+                .as_ref()
+                .and_then(|x| x.item(&k.item_code).map(|i| i.name.clone()))
+                .unwrap_or_else(|| k.item_code.clone()),
+            stage: c.tr.t(&format!(
+                "case-stage-{}",
+                if k.stage == "in_progress" {
+                    "in_progress"
+                } else {
+                    k.stage.as_str()
+                }
+            )),
+            due: k.due_on.clone().unwrap_or_default(),
+            light: light_of(&k, &today),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn my_cases(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Query(q): Query<SavedQuery>,
+) -> Response {
+    match app.my_cases(&p).await {
+        Ok(cases) => {
+            let rows = case_rows(&app, &c, cases).await;
+            let title = c.tr.t("my-cases-title");
+            let notice = q.saved.map(|_| c.tr.t("apply-saved"));
+            let empty = c.tr.t("my-cases-none");
+            render(
+                StatusCode::OK,
+                &CasesTemplate {
+                    c: c.titled(&title),
+                    notice,
+                    title,
+                    rows,
+                    empty,
+                },
+            )
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn worklist(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+) -> Response {
+    match app.worklist(&p, 200).await {
+        Ok(cases) => {
+            let rows = case_rows(&app, &c, cases).await;
+            let title = c.tr.t("worklist-title");
+            let empty = c.tr.t("worklist-none");
+            render(
+                StatusCode::OK,
+                &CasesTemplate {
+                    c: c.titled(&title),
+                    notice: None,
+                    title,
+                    rows,
+                    empty,
+                },
+            )
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supplement_lines_split_at_a_colon_of_either_width() {
+        let items = supplement_items("经营者居民身份证：照片模糊\n\n场所证明: 未上传\n只有名称");
+        assert_eq!(items.len(), 3);
+        assert_eq!(
+            (items[0].material.as_str(), items[0].problem.as_str()),
+            ("经营者居民身份证", "照片模糊")
+        );
+        assert_eq!(items[1].problem, "未上传");
+        assert_eq!(
+            items[2].problem, "",
+            "the domain refuses a line without its problem"
+        );
+    }
+
+    #[test]
+    fn download_names_survive_old_clients_and_new() {
+        assert_eq!(ascii_fallback("身份证.jpg"), "file.jpg");
+        assert_eq!(ascii_fallback("id-card_2.pdf"), "id-card_2.pdf");
+        assert_eq!(percent_encode("证.pdf"), "%E8%AF%81.pdf");
+    }
+}
