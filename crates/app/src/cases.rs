@@ -89,7 +89,19 @@ pub struct CaseView {
     pub timeline: Vec<TimelineEntry>,
     /// What the viewer may do now.
     pub actions: Vec<&'static str>,
+    /// For a case a village agent filed: who, and the resident's recorded consent.
+    pub consent: Option<ConsentShown>,
     pub version: i64,
+}
+
+/// The consent behind an agent's filing, as shown on the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentShown {
+    pub agent_name: String,
+    /// `paper_scan` or `sms_code`.
+    pub method: String,
+    pub recorded_at_ms: i64,
+    pub revoked: bool,
 }
 
 /// The process an item follows: the standard one, with a site inspection or a head's approval
@@ -831,6 +843,23 @@ impl crate::App {
         } else {
             Vec::new()
         };
+        let consent = match &c.consent_id {
+            Some(cid) => match self.store.consent(&self.tenant, cid).await? {
+                Some(k) => Some(ConsentShown {
+                    agent_name: self
+                        .store
+                        .user(&self.tenant, &k.agent_id)
+                        .await?
+                        .map(|u| u.display_name)
+                        .unwrap_or_default(),
+                    method: k.method,
+                    recorded_at_ms: k.recorded_at,
+                    revoked: k.revoked_at.is_some(),
+                }),
+                None => None,
+            },
+            None => None,
+        };
         Ok(CaseView {
             id: c.id.clone(),
             reference: c
@@ -858,6 +887,7 @@ impl crate::App {
             supplement,
             timeline,
             actions,
+            consent,
             version: c.version,
         })
     }

@@ -444,3 +444,37 @@ backend_tests! {
         assert!(me.get("/me/cases").await.text().contains(&format!("/cases/{id}")));
     }
 }
+
+backend_tests! {
+    async fn a_village_agent_files_only_with_consent_and_the_case_shows_it(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = resident(&t).await;
+        let hash = app.identity.vault.blind_index("phone", tongban_app::DEMO_AGENT_PHONE);
+        let agent_id = app.store.user_by_phone_hash(&app.tenant, &hash).await.ok().flatten().map(|u| u.id).unwrap_or_default();
+        let agent = app.principal_of(&agent_id).await.unwrap_or_else(|e| panic!("{e}"));
+
+        let e = app.start_application(&agent, ITEM, Some(me.user_id())).await.err().unwrap_or_else(|| panic!("filed without consent"));
+        assert_eq!(refusal(e), (RefusalKind::Forbidden, "case_consent_needed"));
+
+        app.record_consent(&agent.actor, DEMO_RESIDENT_PHONE, ITEM, tongban_app::agents::ConsentEvidence::PaperScan { bytes: JPEG.to_vec() })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id = app.start_application(&agent, ITEM, Some(me.user_id())).await.unwrap_or_else(|e| panic!("{e}"));
+        // The resident sees the draft's case only once submitted; the agent sees the consent.
+        let view = app.case_view(&agent, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(view.filed_as, "agent");
+        let consent = view.consent.unwrap_or_else(|| panic!("no consent on the case"));
+        assert_eq!((consent.agent_name.as_str(), consent.method.as_str(), consent.revoked), ("赵红", "paper_scan", false));
+
+        assert!(matches!(app.save_answers(&agent, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &agent, &id).await;
+        app.submit_application(&agent, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        let mine = app.case_view(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mine.consent.map(|k| k.agent_name).as_deref(), Some("赵红"), "the resident sees who acted for them");
+        let mut page = t.client();
+        page.resident_sign_in(DEMO_RESIDENT_PHONE).await;
+        let html = page.get(&format!("/cases/{id}")).await.text();
+        assert!(html.contains("代办人与授权") && html.contains("赵红") && html.contains("纸质授权书"), "{html}");
+    }
+}

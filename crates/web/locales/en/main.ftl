@@ -504,3 +504,4 @@ err-case_legal_basis_missing = A refusal must name its legal basis.
 err-case_supplement_empty = List every document needed and what is wrong with it, all at once.
 err-calendar_missing = The working-day calendar for { $year } is not published, so deadlines cannot be counted; contact an administrator.
 err-file_not_found = File not found.
+case-agent = Agent and consent

@@ -486,3 +486,4 @@ err-case_legal_basis_missing = 不予许可必须写明法律依据。
 err-case_supplement_empty = 请一次性列出需要补正的每一项材料和问题。
 err-calendar_missing = { $year } 年的工作日历还没有发布，无法计算期限，请联系管理员。
 err-file_not_found = 没有找到这个文件。
+case-agent = 代办人与授权

@@ -368,6 +368,7 @@ struct CaseTemplate {
     timeline: Vec<TimelineRow>,
     applicant_actions: Vec<(&'static str, String)>,
     staff_actions: Vec<(&'static str, String)>,
+    consent_when: String,
     error: Option<String>,
 }
 
@@ -466,10 +467,16 @@ async fn case_page(
         || tr.t("case-check-title"),
         |r| format!("{} · {r}", view.item_name),
     );
+    let consent_when = view
+        .consent
+        .as_ref()
+        .map(|k| super::staff::beijing_time(k.recorded_at_ms))
+        .unwrap_or_default();
     render(
         status,
         &CaseTemplate {
             c: c.titled(&title),
+            consent_when,
             v: view,
             draft,
             just_submitted,
