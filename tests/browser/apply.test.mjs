@@ -1,0 +1,141 @@
+// Applying online in a real (headless) Chromium: a resident applies for
+// 个体工商户设立登记 with an upload, with JavaScript on and off; the window clerk
+// accepts it from the worklist; axe-core finds no violations on the form, the
+// upload page, check your answers, the confirmation and the worklist.
+//
+// Run: node --test tests/browser/apply.test.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newMobileContext, runAxe, formatViolations } from './helpers.mjs';
+
+const ITEM = '1305340101001';
+const RESIDENT = '13800000001';
+const PASSWORD = 'Qinghe-demo-2026';
+const TEST_TIMEOUT = 120_000;
+// The smallest JPEG header the server's type check recognises, as a phone photo would start.
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
+const REQUIRED = ['个体工商户登记（备案）申请书', '经营者居民身份证', '经营场所使用证明或《住所（经营场所）申报承诺书》'];
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function withPage(options, fn) {
+  // bypassCSP lets the axe-core script in; the pages themselves run no inline script.
+  const context = await newMobileContext(browser, { bypassCSP: true, ...options });
+  try {
+    return await fn(await context.newPage(), context);
+  } finally {
+    await context.close();
+  }
+}
+
+async function noAxeViolations(page, what) {
+  const results = await runAxe(page);
+  assert.equal(results.violations.length, 0, `axe violations on ${what}:\n${formatViolations(results.violations)}`);
+}
+
+const url = (path) => new URL(path, server.url).href;
+
+async function clickAndWait(page, locator) {
+  await Promise.all([page.waitForLoadState('load'), locator.click()]);
+}
+
+async function residentSignIn(page, context) {
+  await page.goto(url('/sign-in'));
+  await page.locator('#phone').fill(RESIDENT);
+  await clickAndWait(page, page.getByRole('button', { name: '获取验证码' }));
+  await page.locator('#code').waitFor();
+  const sms = await context.newPage();
+  await sms.goto(url('/dev/sms'));
+  const texts = await sms.locator('ol.sms li').allInnerTexts();
+  await sms.close();
+  const code = /\b(\d{6})\b/.exec(texts.find((t) => t.includes('138****0001')) ?? '')?.[1];
+  assert.ok(code, `no code in ${texts.join(' | ')}`);
+  await page.locator('#code').fill(code);
+  await clickAndWait(page, page.getByRole('button', { name: '登录' }));
+}
+
+// Codes are limited to one a minute per number, so the resident signs in once and both
+// journeys reuse the session.
+let residentState;
+
+async function residentPage(options, fn) {
+  if (!residentState) {
+    residentState = await withPage({}, async (page, context) => {
+      await residentSignIn(page, context);
+      return context.storageState();
+    });
+  }
+  return withPage({ ...options, storageState: residentState }, fn);
+}
+
+async function applyWithUpload(page, { axe }) {
+  await page.goto(url(`/items/${ITEM}`));
+  await clickAndWait(page, page.getByRole('button', { name: '在线申请' }));
+  assert.match(new URL(page.url()).pathname, /^\/cases\/[^/]+\/answers$/);
+  const caseUrl = new URL(page.url()).pathname.replace(/\/answers$/, '');
+
+  // A wrong ID number is shown beside the field and in the summary; nothing typed is lost.
+  await page.locator('#operator_name').fill('李明');
+  await page.locator('#id_number').fill('110105194912310021');
+  await page.locator('#phone').fill(RESIDENT);
+  await page.locator('#scope').fill('针纺织品销售；服装服饰零售');
+  await page.locator('#premises_type').selectOption('实体门店');
+  await page.locator('#premises').fill('清河县城东村羊绒街 18 号');
+  await page.locator('#form').selectOption('个人经营');
+  await clickAndWait(page, page.getByRole('button', { name: '继续' }));
+  assert.match(await page.locator('#error-summary').innerText(), /校验位/);
+  assert.equal(await page.locator('#scope').inputValue(), '针纺织品销售；服装服饰零售');
+  if (axe) await noAxeViolations(page, 'the application form with an error');
+  await page.locator('#id_number').fill('11010519491231002X');
+  await clickAndWait(page, page.getByRole('button', { name: '继续' }));
+  assert.equal(new URL(page.url()).pathname, `${caseUrl}/materials`);
+  if (axe) await noAxeViolations(page, 'the upload page');
+
+  for (const material of REQUIRED) {
+    await page.locator('#material').selectOption(material);
+    await page.locator('#file').setInputFiles({ name: 'scan.jpg', mimeType: 'image/jpeg', buffer: JPEG });
+    await clickAndWait(page, page.getByRole('button', { name: '上传' }));
+    assert.equal(new URL(page.url()).pathname, `${caseUrl}/materials`);
+  }
+  await clickAndWait(page, page.getByRole('link', { name: '材料已传好，去核对并提交' }));
+  assert.match(await page.locator('h1').innerText(), /核对您的申请/);
+  if (axe) await noAxeViolations(page, 'check your answers');
+  await clickAndWait(page, page.getByRole('button', { name: '确认提交' }));
+  const reference = (await page.locator('.confirmation .reference').innerText()).trim();
+  assert.match(reference, /^[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$/);
+  if (axe) await noAxeViolations(page, 'the confirmation');
+  return { caseUrl, reference };
+}
+
+test('a resident applies with an upload (JavaScript on) and the window accepts it from the worklist', { timeout: TEST_TIMEOUT }, async () => {
+  const { caseUrl, reference } = await residentPage({}, (page) => applyWithUpload(page, { axe: true }));
+  await withPage({}, async (page) => {
+    await page.goto(url('/staff/sign-in'));
+    await page.locator('#username').fill('clerk');
+    await page.locator('#password').fill(PASSWORD);
+    await clickAndWait(page, page.getByRole('button', { name: '登录' }));
+    await page.goto(url('/staff/worklist'));
+    await noAxeViolations(page, 'the worklist');
+    await clickAndWait(page, page.getByRole('link', { name: reference }));
+    assert.equal(new URL(page.url()).pathname, caseUrl);
+    await clickAndWait(page, page.getByRole('button', { name: '受理', exact: true }));
+    assert.match(await page.locator('dl.summary').first().innerText(), /办理中/);
+    assert.match(await page.locator('ol.timeline').innerText(), /受理/);
+  });
+});
+
+test('a resident applies with an upload with JavaScript off', { timeout: TEST_TIMEOUT }, async () => {
+  await residentPage({ javaScriptEnabled: false }, (page) => applyWithUpload(page, { axe: false }));
+});
