@@ -18,6 +18,7 @@ pub mod signin;
 pub mod sms;
 mod snapshot;
 pub mod tokens;
+pub mod track;
 pub mod vault;
 
 use std::path::PathBuf;
@@ -62,6 +63,7 @@ pub struct App {
     /// store); metadata stays in the database.
     pub blobs: Arc<dyn object_store::ObjectStore>,
     catalog: Arc<CatalogCache>,
+    lookups: Arc<track::LookupLog>,
 }
 
 tokio::task_local! {
@@ -89,6 +91,7 @@ impl App {
             identity: Arc::new(Identity::ephemeral()),
             blobs: Arc::new(object_store::memory::InMemory::new()),
             catalog: Arc::default(),
+            lookups: Arc::default(),
         }
     }
 

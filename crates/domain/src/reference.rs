@@ -177,3 +177,38 @@ mod tests {
         }
     }
 }
+
+/// Status look-ups without signing in (reference number + phone number) allowed from one
+/// address in [`LOOKUP_WINDOW_MS`]: enough for a family checking a few cases, too few to
+/// guess pairs.
+pub const LOOKUPS_PER_WINDOW: usize = 10;
+pub const LOOKUP_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// Whether another look-up may be made now, given the earlier ones' times; when not, the
+/// seconds to wait.
+pub fn may_look_up(times: &[i64], now_ms: i64) -> Result<(), i64> {
+    let mut recent: Vec<i64> = times
+        .iter()
+        .copied()
+        .filter(|t| *t > now_ms - LOOKUP_WINDOW_MS)
+        .collect();
+    if recent.len() < LOOKUPS_PER_WINDOW {
+        return Ok(());
+    }
+    recent.sort_unstable();
+    let frees_at = recent[recent.len() - LOOKUPS_PER_WINDOW] + LOOKUP_WINDOW_MS;
+    Err(((frees_at - now_ms).max(0) + 999) / 1000)
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn the_eleventh_look_up_in_ten_minutes_waits_for_the_oldest_to_expire() {
+        let times: Vec<i64> = (0..10).map(|i| i * 1000).collect();
+        assert_eq!(may_look_up(&times[..9], 10_000), Ok(()));
+        assert_eq!(may_look_up(&times, 10_000), Err(590));
+        assert_eq!(may_look_up(&times, LOOKUP_WINDOW_MS + 1), Ok(()));
+    }
+}

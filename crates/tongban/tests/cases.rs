@@ -478,3 +478,46 @@ backend_tests! {
         assert!(html.contains("代办人与授权") && html.contains("赵红") && html.contains("纸质授权书"), "{html}");
     }
 }
+
+backend_tests! {
+    async fn anyone_with_the_reference_and_the_phone_number_can_follow_a_case_and_no_one_can_probe(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let me = resident(&t).await;
+        let id = t.app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(t.app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &id).await;
+        let reference = t.app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}")).to_string();
+
+        let mut anon = t.client();
+        anon.get("/track").await;
+        let typed = reference.to_lowercase().replace('-', " ");
+        let r = anon.post("/track", &[("reference", &typed), ("phone", "138 0000 0001")]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let page = r.text();
+        assert!(page.contains(&reference) && page.contains("个体工商户设立登记") && page.contains("已提交，等待受理"), "{page}");
+        assert!(!page.contains("李明") && !page.contains("13800000001") && !page.contains("11010519491231002X"), "no personal data");
+
+        // A wrong phone number answers exactly as an unknown reference does.
+        let wrong_phone = anon.post("/track", &[("reference", &reference), ("phone", "13912345678")]).await;
+        let other = tongban_domain::reference::CaseRef::from_random(42).to_string();
+        let unknown = anon.post("/track", &[("reference", &other), ("phone", DEMO_RESIDENT_PHONE)]).await;
+        assert_eq!(wrong_phone.status, unknown.status);
+        assert!(wrong_phone.text().contains("没有找到") && unknown.text().contains("没有找到"));
+        // A typo is caught by the check character before any look-up.
+        let mut typo: Vec<char> = reference.chars().collect();
+        typo[0] = if typo[0] == 'A' { 'B' } else { 'A' };
+        let r = anon.post("/track", &[("reference", &typo.into_iter().collect::<String>()), ("phone", DEMO_RESIDENT_PHONE)]).await;
+        assert!(r.text().contains("有一位不对"), "{}", r.text());
+
+        // Ten look-ups in ten minutes, then a wait.
+        for _ in 0..7 {
+            anon.post("/track", &[("reference", &reference), ("phone", DEMO_RESIDENT_PHONE)]).await;
+        }
+        let r = anon.post("/track", &[("reference", &reference), ("phone", DEMO_RESIDENT_PHONE)]).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+        assert!(r.text().contains("查询太频繁"));
+        advance_ms(&t, tongban_domain::reference::LOOKUP_WINDOW_MS);
+        assert_eq!(anon.post("/track", &[("reference", &reference), ("phone", DEMO_RESIDENT_PHONE)]).await.status, StatusCode::OK);
+    }
+}

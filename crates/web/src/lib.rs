@@ -67,6 +67,10 @@ pub fn router(app: App) -> Router {
         .route("/items/{code}/apply", post(pages::cases::start))
         .route("/cases/{id}", get(pages::cases::case))
         .route(
+            "/track",
+            get(pages::cases::track).post(pages::cases::post_track),
+        )
+        .route(
             "/cases/{id}/answers",
             get(pages::cases::answers).post(pages::cases::post_answers),
         )

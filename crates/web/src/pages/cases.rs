@@ -765,3 +765,86 @@ mod tests {
         assert_eq!(percent_encode("证.pdf"), "%E8%AF%81.pdf");
     }
 }
+
+fn track_form(c: &Chrome, reference: &str, phone: &str) -> FormPage {
+    let tr = c.tr;
+    let mut page = FormPage::new(tr.t("track-title"), "/track", tr.t("track-submit"));
+    page.lead = Some(tr.t("track-lead"));
+    let mut reference_field = Field::new("reference", tr.t("case-reference"), "text")
+        .value(reference)
+        .hint(tr.t("track-reference-hint"));
+    reference_field.maxlength = Some(16);
+    reference_field.autocomplete = Some("off");
+    let mut phone_field = Field::new("phone", tr.t("track-phone"), "tel")
+        .value(phone)
+        .auto("tel");
+    phone_field.inputmode = Some("tel");
+    page.fields = vec![reference_field, phone_field];
+    page
+}
+
+pub async fn track(c: Chrome) -> Response {
+    track_form(&c, "", "").show(c, StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct TrackForm {
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct TrackTemplate {
+    c: Chrome,
+    t: tongban_app::track::TrackView,
+    stage_text: String,
+    light: Option<(&'static str, String)>,
+    steps: Vec<(String, String)>,
+}
+
+pub async fn post_track(
+    State(app): State<App>,
+    c: Chrome,
+    axum::Extension(facts): axum::Extension<crate::session::RequestFacts>,
+    Form(f): Form<TrackForm>,
+) -> Response {
+    match app.track_case(&f.reference, &f.phone, &facts.ip).await {
+        Ok(t) => {
+            let tr = c.tr;
+            let stage_text = tr.t(&format!("case-stage-{}", t.stage));
+            let light = t
+                .light
+                .map(|l| (l.as_str(), tr.t(&format!("light-{}", l.as_str()))));
+            let steps = t
+                .steps
+                .iter()
+                .map(|(at, action)| {
+                    (
+                        super::staff::beijing_time(*at),
+                        tr.t(&format!("case-action-{action}")),
+                    )
+                })
+                .collect();
+            let title = format!("{} · {}", tr.t("track-title"), t.reference);
+            let mut r = render(
+                StatusCode::OK,
+                &TrackTemplate {
+                    c: c.titled(&title),
+                    t,
+                    stage_text,
+                    light,
+                    steps,
+                },
+            );
+            r.headers_mut().insert(
+                CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => track_form(&c, &f.reference, &f.phone).or_error(c, e),
+    }
+}
