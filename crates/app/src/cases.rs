@@ -642,6 +642,37 @@ impl crate::App {
         self.case_view(p, id).await
     }
 
+    /// A supervisor urges the handling office about an open case (督办): recorded on the
+    /// timeline and in the audit trail, and sent to the office's inbox.
+    pub async fn urge_case(&self, p: &Principal, id: &str, note: &str) -> Result<(), AppError> {
+        if !p.actor.has(Role::Supervisor) {
+            return Err(AppError::forbidden());
+        }
+        let (mut c, item) = self.visible_case(&p.actor, id).await?;
+        if !matches!(c.stage.as_str(), "submitted" | "in_progress") {
+            return Err(Refusal::new(RefusalKind::Conflict, "case_not_open").into());
+        }
+        let note = tongban_domain::text::clean_line(note, 500);
+        if note.is_empty() {
+            return Err(AppError::rejected("case_reason_missing", "note"));
+        }
+        c.version += 1;
+        c.updated_at = change_time(self.now_ms(), &c);
+        let detail = serde_json::json!({ "note": note });
+        let mut tx = self.store.begin().await?;
+        if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
+            return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
+        }
+        let from = stage_of(&c)?;
+        self.record_change(&mut tx, p, &c, "urge", Some(from), &detail)
+            .await?;
+        let notices = self.notices_for(&c, "urged", false, true).await?;
+        self.write_notices(&mut tx, &c, &item, &notices, &detail)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     fn party_for<'a>(&self, actor: &'a Actor, c: &CaseRecord, action: &Action) -> Party<'a> {
         let applicant_side = actor.may_act_for(&c.applicant_id) || actor.user_id == c.filed_by;
         let wants_applicant = matches!(action, Action::Supply | Action::Withdraw);

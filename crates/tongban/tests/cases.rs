@@ -521,3 +521,34 @@ backend_tests! {
         assert_eq!(anon.post("/track", &[("reference", &reference), ("phone", DEMO_RESIDENT_PHONE)]).await.status, StatusCode::OK);
     }
 }
+
+backend_tests! {
+    async fn a_supervisor_urges_an_open_case_and_the_office_is_told(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = resident(&t).await;
+        let clerk = staff(&t, "clerk").await;
+        let supervisor = staff(&t, "supervisor").await;
+        let id = app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &id).await;
+        app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+
+        // Four working days later intake is due tomorrow: the supervisor's list shows it.
+        advance_days(&t, 6);
+        let due_soon = app.worklist(&supervisor, 50).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(due_soon.iter().any(|c| c.id == id), "due within a working day: on the supervision list");
+        assert_eq!(refusal(app.urge_case(&clerk, &id, "快办").await.err().unwrap_or_else(|| panic!("a clerk urged"))).0, RefusalKind::Forbidden);
+        assert_eq!(refusal(app.urge_case(&supervisor, &id, "  ").await.err().unwrap_or_else(|| panic!("empty urge"))).1, "case_reason_missing");
+        app.urge_case(&supervisor, &id, "今天内受理或一次性告知").await.unwrap_or_else(|e| panic!("{e}"));
+
+        let view = app.case_view(&clerk, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(view.timeline.last().map(|e| e.action.as_str()), Some("urge"));
+        app.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+        let office = app.store.inbox(&app.tenant, "unit:130534-SPJ", 10).await.unwrap_or_default();
+        assert_eq!(office.first().map(|m| m.event.as_str()), Some("urged"));
+
+        act(&t, &clerk, &id, Action::NotAccept { reason: "不属于本部门职责".into() }).await;
+        assert_eq!(refusal(app.urge_case(&supervisor, &id, "快办").await.err().unwrap_or_else(|| panic!("urged a finished case"))).1, "case_not_open");
+    }
+}

@@ -88,6 +88,7 @@ pub fn router(app: App) -> Router {
         .route("/cases/{id}/files/{file}", get(pages::cases::file))
         .route("/cases/{id}/submit", post(pages::cases::submit))
         .route("/cases/{id}/act", post(pages::cases::act))
+        .route("/cases/{id}/urge", post(pages::cases::urge))
         .route("/staff/worklist", get(pages::cases::worklist))
         .route("/me/real-name", post(pages::account::post_real_name))
         .route("/me/family", post(pages::account::post_family))

@@ -369,6 +369,7 @@ struct CaseTemplate {
     applicant_actions: Vec<(&'static str, String)>,
     staff_actions: Vec<(&'static str, String)>,
     consent_when: String,
+    can_urge: bool,
     error: Option<String>,
 }
 
@@ -472,11 +473,19 @@ async fn case_page(
         .as_ref()
         .map(|k| super::staff::beijing_time(k.recorded_at_ms))
         .unwrap_or_default();
+    let can_urge = p.actor.has(tongban_domain::Role::Supervisor)
+        && matches!(
+            view.stage,
+            tongban_domain::process::Stage::Submitted
+                | tongban_domain::process::Stage::AtStep { .. }
+        )
+        && !draft;
     render(
         status,
         &CaseTemplate {
             c: c.titled(&title),
             consent_when,
+            can_urge,
             v: view,
             draft,
             just_submitted,
@@ -846,5 +855,34 @@ pub async fn post_track(
             r
         }
         Err(e) => track_form(&c, &f.reference, &f.phone).or_error(c, e),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UrgeForm {
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn urge(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<UrgeForm>,
+) -> Response {
+    match app.urge_case(&p, &id, &f.note).await {
+        Ok(()) => see_other(&format!("/cases/{id}"), Vec::new()),
+        Err(AppError::Refused(r))
+            if matches!(
+                r.kind,
+                tongban_app::RefusalKind::Invalid | tongban_app::RefusalKind::Conflict
+            ) =>
+        {
+            let text = message(c.tr, &r);
+            let status = crate::error::status_of(r.kind);
+            case_page(&app, c, &p, &id, false, Some(text), status).await
+        }
+        Err(e) => app_error(c, e),
     }
 }
