@@ -611,8 +611,24 @@ pub async fn act(
             );
         }
     };
-    match app.act_on_case(&p, &id, f.version, &action).await {
-        Ok(_) => see_other(&format!("/cases/{id}"), Vec::new()),
+    let result = app
+        .act_on_case(&p, &id, f.version, &action)
+        .await
+        .map(|_| ());
+    after_change(&app, c, &p, &id, result).await
+}
+
+/// Back to the case after a change; a refusal the person can act on is shown on the case
+/// page, anything else as an error page.
+async fn after_change(
+    app: &App,
+    c: Chrome,
+    p: &Principal,
+    id: &str,
+    result: Result<(), AppError>,
+) -> Response {
+    match result {
+        Ok(()) => see_other(&format!("/cases/{id}"), Vec::new()),
         Err(AppError::Refused(r))
             if matches!(
                 r.kind,
@@ -621,7 +637,7 @@ pub async fn act(
         {
             let text = message(c.tr, &r);
             let status = crate::error::status_of(r.kind);
-            case_page(&app, c, &p, &id, false, Some(text), status).await
+            case_page(app, c, p, id, false, Some(text), status).await
         }
         Err(e) => app_error(c, e),
     }
@@ -871,18 +887,6 @@ pub async fn urge(
     Path(id): Path<String>,
     Form(f): Form<UrgeForm>,
 ) -> Response {
-    match app.urge_case(&p, &id, &f.note).await {
-        Ok(()) => see_other(&format!("/cases/{id}"), Vec::new()),
-        Err(AppError::Refused(r))
-            if matches!(
-                r.kind,
-                tongban_app::RefusalKind::Invalid | tongban_app::RefusalKind::Conflict
-            ) =>
-        {
-            let text = message(c.tr, &r);
-            let status = crate::error::status_of(r.kind);
-            case_page(&app, c, &p, &id, false, Some(text), status).await
-        }
-        Err(e) => app_error(c, e),
-    }
+    let result = app.urge_case(&p, &id, &f.note).await;
+    after_change(&app, c, &p, &id, result).await
 }
