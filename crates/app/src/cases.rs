@@ -58,6 +58,8 @@ pub struct TimelineEntry {
     pub action: String,
     pub unit: Option<String>,
     pub by_applicant: bool,
+    /// Done by the system under a rule (e.g. deemed acceptance), not by a person.
+    pub by_system: bool,
     pub to_stage: String,
     pub detail: serde_json::Value,
 }
@@ -673,6 +675,81 @@ impl crate::App {
         Ok(())
     }
 
+    /// Applications nobody accepted or answered within the intake limit count as accepted on
+    /// the day they were received (行政许可法 第三十二条): their decision clock starts from that
+    /// day, the applicant is told, and the timeline says it was by law. Returns how many.
+    pub async fn deem_overdue_intakes(&self) -> Result<u64, AppError> {
+        let today = self.today();
+        let Some(yesterday) = today.pred_opt() else {
+            return Ok(0);
+        };
+        let overdue = self
+            .store
+            .cases(
+                &self.tenant,
+                &CaseQuery {
+                    stages: vec!["submitted".into()],
+                    due_by: Some(iso(yesterday)),
+                    limit: 500,
+                    ..CaseQuery::default()
+                },
+            )
+            .await?;
+        let system = Principal {
+            actor: Actor {
+                user_id: crate::audit::SYSTEM.into(),
+                roles: Vec::new(),
+                unit: None,
+                division: None,
+                family: Vec::new(),
+            },
+            name: String::new(),
+            kind: tongban_store::UserKind::Staff,
+            credential: crate::Credential::Session {
+                id_hash: String::new(),
+                csrf: String::new(),
+            },
+        };
+        let snapshot = self.catalog().await?;
+        let cal = Self::cases_calendar(&snapshot);
+        let mut count = 0;
+        for mut c in overdue {
+            let Some(item) = snapshot.item(&c.item_code).cloned() else {
+                continue;
+            };
+            let process = process_for(&item);
+            let received = date_of(c.received_on.as_deref()).unwrap_or(today);
+            let clock = LegalClock::start(received, c.statutory_days as u32);
+            c.clock = Some(serde_json::to_string(&clock).unwrap_or_default());
+            set_stage(&mut c, Stage::AtStep { step: 1 });
+            refresh_due(&mut c, &process, cal, today, true)?;
+            c.version += 1;
+            c.updated_at = change_time(self.now_ms(), &c);
+            let detail =
+                serde_json::json!({ "note": "deemed_accepted", "received_on": iso(received) });
+            let mut tx = self.store.begin().await?;
+            if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
+                // Someone acted on it meanwhile: their action stands.
+                continue;
+            }
+            self.record_change(
+                &mut tx,
+                &system,
+                &c,
+                "deemed_accept",
+                Some(Stage::Submitted),
+                &detail,
+            )
+            .await?;
+            let notices = self.notices_for(&c, "accepted", true, true).await?;
+            self.write_notices(&mut tx, &c, &item, &notices, &detail)
+                .await?;
+            tx.commit().await?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     fn party_for<'a>(&self, actor: &'a Actor, c: &CaseRecord, action: &Action) -> Party<'a> {
         let applicant_side = actor.may_act_for(&c.applicant_id) || actor.user_id == c.filed_by;
         let wants_applicant = matches!(action, Action::Supply | Action::Withdraw);
@@ -823,7 +900,8 @@ impl crate::App {
                         .unit(u)
                         .map_or_else(|| u.to_owned(), |x| x.name_zh.clone())
                 }),
-                by_applicant: e.actor_unit.is_none(),
+                by_applicant: e.actor_unit.is_none() && e.actor_id != crate::audit::SYSTEM,
+                by_system: e.actor_id == crate::audit::SYSTEM,
                 to_stage: e.to_stage.clone(),
                 detail: serde_json::from_str(&e.detail).unwrap_or_default(),
             })

@@ -337,6 +337,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let _ = out.flush();
     }
     let relay = tokio::spawn(relay_notifications(app.clone()));
+    let sweeper = tokio::spawn(sweep_deadlines(app.clone()));
     let router = tongban_web::router(app.clone());
     axum::serve(
         listener,
@@ -346,8 +347,23 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     .await?;
     // A relay pass cut short is safe: undelivered rows stay due for the next start.
     relay.abort();
+    sweeper.abort();
     app.store.close().await;
     Ok(())
+}
+
+/// Applies the rules that act on their own as time passes (an intake nobody answered counts
+/// as accepted), every few minutes.
+async fn sweep_deadlines(app: App) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+    loop {
+        match app.deem_overdue_intakes().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "deemed accepted: intake not answered in time"),
+            Err(e) => tracing::error!(error = %e, "deadline sweep"),
+        }
+        tokio::time::sleep(EVERY).await;
+    }
 }
 
 /// Delivers notifications from the outbox for as long as the server runs: a full batch is

@@ -552,3 +552,31 @@ backend_tests! {
         assert_eq!(refusal(app.urge_case(&supervisor, &id, "快办").await.err().unwrap_or_else(|| panic!("urged a finished case"))).1, "case_not_open");
     }
 }
+
+backend_tests! {
+    async fn an_intake_nobody_answers_in_five_working_days_counts_as_accepted_on_receipt(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = resident(&t).await;
+        let id = app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &id).await;
+        app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        // Received Wednesday 11/25, intake due Wednesday 12/2: nothing happens until it passes.
+        advance_days(&t, 7);
+        assert_eq!(app.deem_overdue_intakes().await.ok(), Some(0));
+        advance_days(&t, 1);
+        assert_eq!(app.deem_overdue_intakes().await.ok(), Some(1));
+        assert_eq!(app.deem_overdue_intakes().await.ok(), Some(0), "once");
+        let v = app.case_view(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.stage, Stage::AtStep { step: 1 });
+        let clock = v.clock.unwrap_or_else(|| panic!("the decision clock runs"));
+        // 3 working days counted from receipt, not from today: due 11/30, already overdue.
+        assert_eq!(clock.due_on.to_string(), "2026-11-30");
+        assert_eq!(clock.light, Light::Red);
+        let last = v.timeline.last().unwrap_or_else(|| panic!("timeline"));
+        assert!(last.action == "deemed_accept" && last.by_system && !last.by_applicant);
+        let sms = app.store.outbox_of_case(&app.tenant, &id).await.unwrap_or_default();
+        assert!(sms.iter().any(|m| m.channel == "sms" && m.event == "accepted"));
+    }
+}

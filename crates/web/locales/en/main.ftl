@@ -523,3 +523,5 @@ case-do-urge = Urge
 case-action-urge = Urged by supervision
 field-urge-note = What the office must do
 err-case_not_open = This application is not with an office, so there is nothing to urge.
+case-by-law = By law, automatically
+case-action-deemed_accept = Deemed accepted: intake was not answered in time

@@ -505,3 +505,5 @@ case-do-urge = 督办
 case-action-urge = 督办
 field-urge-note = 督办意见
 err-case_not_open = 这件申请不在办理中，无需督办。
+case-by-law = 依法自动
+case-action-deemed_accept = 逾期未受理，依法视为受理

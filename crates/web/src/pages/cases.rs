@@ -443,7 +443,9 @@ async fn case_page(
         .map(|e| TimelineRow {
             when: super::staff::beijing_time(e.at_ms),
             what: tr.t(&format!("case-action-{}", e.action)),
-            who: if e.by_applicant {
+            who: if e.by_system {
+                tr.t("case-by-law")
+            } else if e.by_applicant {
                 tr.t("case-by-applicant")
             } else {
                 e.unit.clone().unwrap_or_default()
