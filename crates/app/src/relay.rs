@@ -134,6 +134,44 @@ impl crate::App {
     }
 }
 
+impl crate::App {
+    /// Notifications given up on, for administrators.
+    pub async fn dead_letters(
+        &self,
+        actor: &tongban_domain::Actor,
+    ) -> Result<Vec<OutboxRecord>, AppError> {
+        if !tongban_domain::access::may_administer(actor) {
+            return Err(AppError::forbidden());
+        }
+        Ok(self.store.dead_letters(&self.tenant, 200).await?)
+    }
+
+    /// An administrator sends a dead letter again (after fixing the gateway, say).
+    pub async fn retry_dead_letter(
+        &self,
+        actor: &tongban_domain::Actor,
+        id: &str,
+    ) -> Result<(), AppError> {
+        if !tongban_domain::access::may_administer(actor) {
+            return Err(AppError::forbidden());
+        }
+        let mut tx = self.store.begin().await?;
+        if !self
+            .store
+            .retry_dead_letter(&mut tx, &self.tenant, id, self.now_ms())
+            .await?
+        {
+            return Err(AppError::hidden("notification_not_found"));
+        }
+        let entry = self.audit_entry(actor, "outbox.retry", &format!("outbox:{id}"), "");
+        self.store
+            .append_audit(&mut tx, &self.tenant, &entry)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -661,3 +661,26 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+impl Store {
+    /// Puts a dead letter back in the queue for a fresh round of attempts; `false` if it is
+    /// not (or no longer) a dead letter.
+    pub async fn retry_dead_letter(
+        &self,
+        tx: &mut Tx,
+        tenant: &Tenant,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = $3 \
+             WHERE tenant = $1 AND id = $2 AND dead_at IS NOT NULL AND delivered_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -315,6 +315,18 @@ backend_tests! {
         assert!(letters[0].last_error.as_deref().unwrap_or_default().contains("connection refused"));
         // A dead letter is not retried by the working gateway either: an administrator decides.
         assert_eq!(t.app.relay_outbox(100).await.map(|r| r.delivered).ok(), Some(0));
+
+        // Administrators see it and may send it again; nobody else may.
+        let admin = staff(&t, "admin").await;
+        let clerk = staff(&t, "clerk").await;
+        assert_eq!(refusal(t.app.dead_letters(&clerk.actor).await.err().unwrap_or_else(|| panic!("a clerk saw dead letters"))).0, RefusalKind::Forbidden);
+        assert_eq!(t.app.dead_letters(&admin.actor).await.map(|l| l.len()).ok(), Some(1));
+        t.app.retry_dead_letter(&admin.actor, &letters[0].id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refusal(t.app.retry_dead_letter(&admin.actor, &letters[0].id).await.err().unwrap_or_else(|| panic!("retried twice"))).1, "notification_not_found");
+        assert_eq!(t.app.relay_outbox(100).await.map(|r| r.delivered).ok(), Some(1), "the working gateway delivers it");
+        let mut page = t.client();
+        page.staff_sign_in("admin", tongban_app::DEMO_PASSWORD).await;
+        assert_eq!(page.get("/admin/outbox").await.status, axum::http::StatusCode::OK);
     }
 }
 

@@ -90,6 +90,11 @@ pub fn router(app: App) -> Router {
         .route("/cases/{id}/act", post(pages::cases::act))
         .route("/cases/{id}/urge", post(pages::cases::urge))
         .route("/staff/worklist", get(pages::cases::worklist))
+        .route("/admin/outbox", get(pages::staff::dead_letters))
+        .route(
+            "/admin/outbox/{id}/retry",
+            post(pages::staff::retry_dead_letter),
+        )
         .route("/me/real-name", post(pages::account::post_real_name))
         .route("/me/family", post(pages::account::post_family))
         .route(

@@ -209,12 +209,13 @@ pub async fn home(State(app): State<App>, c: Chrome, StaffSignedIn(p): StaffSign
         return see_other("/me", Vec::new());
     }
     let tr = c.tr;
-    let mut links = Vec::new();
+    let mut links = vec![(tr.t("worklist-title"), "/staff/worklist".to_owned())];
     if access::may_audit(a) {
         links.push((tr.t("audit-title"), "/staff/audit".to_owned()));
     }
     if access::may_administer(a) {
         links.push((tr.t("admin-staff-title"), "/admin/staff".to_owned()));
+        links.push((tr.t("dead-letters-title"), "/admin/outbox".to_owned()));
     }
     if a.has(Role::Administrator) || a.has(Role::WindowClerk) || a.has(Role::DepartmentHead) {
         links.push((tr.t("agents-title"), "/staff/agents".to_owned()));
@@ -1278,6 +1279,55 @@ pub async fn revoke_token(
 ) -> Response {
     match app.revoke_api_token(&p, &id).await {
         Ok(()) => see_other("/me/tokens", Vec::new()),
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn dead_letters(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+) -> Response {
+    let letters = match app.dead_letters(&p.actor).await {
+        Ok(l) => l,
+        Err(e) => return app_error(c, e),
+    };
+    let tr = c.tr;
+    let mut page = ListPage::new(c.clone(), tr.t("dead-letters-title"));
+    page.headers = vec![
+        tr.t("dead-letters-when"),
+        tr.t("dead-letters-event"),
+        tr.t("dead-letters-channel"),
+        tr.t("dead-letters-error"),
+    ];
+    page.rows = letters
+        .into_iter()
+        .map(|m| Row {
+            cells: vec![
+                beijing_time(m.dead_at.unwrap_or(m.created_at)),
+                m.event.clone(),
+                m.channel.clone(),
+                m.last_error.clone().unwrap_or_default(),
+            ],
+            actions: vec![(
+                tr.t("dead-letters-retry"),
+                format!("/admin/outbox/{}/retry", m.id),
+                true,
+            )],
+        })
+        .collect();
+    page.empty = tr.t("dead-letters-none");
+    render(StatusCode::OK, &page)
+}
+
+pub async fn retry_dead_letter(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match app.retry_dead_letter(&p.actor, &id).await {
+        Ok(()) => see_other("/admin/outbox", Vec::new()),
         Err(e) => app_error(c, e),
     }
 }
