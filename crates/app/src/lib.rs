@@ -3,6 +3,7 @@
 
 pub mod agents;
 mod audit;
+pub mod calendar;
 pub mod cases;
 mod catalog;
 mod dataset;
@@ -128,6 +129,15 @@ impl App {
         let snapshot = Arc::new(CatalogSnapshot::load(&self.store, &self.tenant).await?);
         self.catalog.put(Arc::clone(&snapshot));
         self.index(&snapshot).await
+    }
+
+    /// Reloads this process's catalog snapshot after a change that leaves the search index as
+    /// it is (the calendar).
+    pub(crate) async fn reload_catalog(&self) -> Result<(), AppError> {
+        let _reloading = self.catalog.reload_lock().await;
+        let snapshot = Arc::new(CatalogSnapshot::load(&self.store, &self.tenant).await?);
+        self.catalog.put(snapshot);
+        Ok(())
     }
 
     /// The catalog as this process holds it. Every [`VERSION_CHECK_INTERVAL`] one request asks

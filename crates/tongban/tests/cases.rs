@@ -592,3 +592,35 @@ backend_tests! {
         assert!(sms.iter().any(|m| m.channel == "sms" && m.event == "accepted"));
     }
 }
+
+backend_tests! {
+    async fn an_administrator_publishes_next_years_calendar_and_deadlines_count_on_it(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let mut admin = t.client();
+        admin.staff_sign_in("admin", tongban_app::DEMO_PASSWORD).await;
+        let page = admin.get("/admin/calendar?year=2027").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("year = 2027"), "an empty year to fill in");
+
+        // A weekday listed as a make-up working day is refused, and nothing is stored.
+        let bad = "year = 2027\nworkdays = [\"2027-01-05\"]\n";
+        let r = admin.post("/admin/calendar", &[("document", bad)]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("document-error") && r.text().contains("2027-01-05"), "{}", r.text());
+        let cal = t.app.catalog().await.unwrap_or_else(|e| panic!("{e}")).calendar.clone();
+        assert!(cal.is_working_day(chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap_or_default()).is_err());
+
+        let good = "year = 2027\nworkdays = [\"2027-02-07\"]\n\n[[holiday]]\nname = \"元旦\"\ndates = [\"2027-01-01\", \"2027-01-02\", \"2027-01-03\"]\n";
+        let r = admin.post("/admin/calendar", &[("document", good)]).await;
+        assert_eq!(r.header("location"), "/admin/calendar?saved=2027", "{}", r.text());
+        let cal = t.app.catalog().await.unwrap_or_else(|e| panic!("{e}")).calendar.clone();
+        // From Wednesday 2026-12-30: 12/31, then 1/4 (1/1–1/3 off).
+        assert_eq!(cal.add_working_days(chrono::NaiveDate::from_ymd_opt(2026, 12, 30).unwrap_or_default(), 2).map(|d| d.to_string()).ok().as_deref(), Some("2027-01-04"));
+
+        let mut clerk = t.client();
+        clerk.staff_sign_in("clerk", tongban_app::DEMO_PASSWORD).await;
+        assert_eq!(clerk.get("/admin/calendar").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(clerk.post("/admin/calendar", &[("document", good)]).await.status, StatusCode::FORBIDDEN);
+    }
+}

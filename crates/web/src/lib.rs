@@ -92,6 +92,10 @@ pub fn router(app: App) -> Router {
         .route("/staff/worklist", get(pages::cases::worklist))
         .route("/admin/outbox", get(pages::staff::dead_letters))
         .route(
+            "/admin/calendar",
+            get(pages::staff::calendar).post(pages::staff::post_calendar),
+        )
+        .route(
             "/admin/outbox/{id}/retry",
             post(pages::staff::retry_dead_letter),
         )

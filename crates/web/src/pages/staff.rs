@@ -216,6 +216,7 @@ pub async fn home(State(app): State<App>, c: Chrome, StaffSignedIn(p): StaffSign
     if access::may_administer(a) {
         links.push((tr.t("admin-staff-title"), "/admin/staff".to_owned()));
         links.push((tr.t("dead-letters-title"), "/admin/outbox".to_owned()));
+        links.push((tr.t("calendar-title"), "/admin/calendar".to_owned()));
     }
     if a.has(Role::Administrator) || a.has(Role::WindowClerk) || a.has(Role::DepartmentHead) {
         links.push((tr.t("agents-title"), "/staff/agents".to_owned()));
@@ -1328,6 +1329,108 @@ pub async fn retry_dead_letter(
 ) -> Response {
     match app.retry_dead_letter(&p.actor, &id).await {
         Ok(()) => see_other("/admin/outbox", Vec::new()),
+        Err(e) => app_error(c, e),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CalendarQuery {
+    year: Option<i32>,
+    saved: Option<i32>,
+}
+
+async fn calendar_form(
+    app: &App,
+    c: &Chrome,
+    p: &Principal,
+    year: i32,
+    text: String,
+) -> Result<FormPage, AppError> {
+    let tr = c.tr;
+    let years = app.calendar_years(&p.actor).await?;
+    let mut page = FormPage::new(
+        tr.t("calendar-title"),
+        "/admin/calendar",
+        tr.t("calendar-save"),
+    );
+    page.lead = Some(tr.t("calendar-lead"));
+    let mut field = Field::new(
+        "document",
+        tr.ta("calendar-year", &[("year", year.to_string())]),
+        "textarea",
+    )
+    .value(text);
+    field.hint = Some(tr.t("calendar-hint"));
+    page.fields = vec![field];
+    let next = years.last().map_or(year, |y| y + 1);
+    for y in years.iter().copied().chain(std::iter::once(next)) {
+        if y != year {
+            page.links.push((
+                tr.ta("calendar-year", &[("year", y.to_string())]),
+                format!("/admin/calendar?year={y}"),
+            ));
+        }
+    }
+    Ok(page)
+}
+
+pub async fn calendar(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+    Query(q): Query<CalendarQuery>,
+) -> Response {
+    let year = q
+        .year
+        .or(q.saved)
+        .unwrap_or_else(|| beijing_time(app.now_ms())[..4].parse().unwrap_or(2026));
+    let text = match app.calendar_year_text(&p.actor, year).await {
+        Ok(t) => t,
+        Err(e) => return app_error(c, e),
+    };
+    match calendar_form(&app, &c, &p, year, text).await {
+        Ok(mut page) => {
+            if let Some(y) = q.saved {
+                page.notice = Some(c.tr.ta("calendar-saved", &[("year", y.to_string())]));
+            }
+            page.show(c, StatusCode::OK)
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CalendarForm {
+    #[serde(default)]
+    document: String,
+}
+
+pub async fn post_calendar(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+    Form(f): Form<CalendarForm>,
+) -> Response {
+    match app.save_calendar_year(&p.actor, &f.document).await {
+        Ok(year) => see_other(&format!("/admin/calendar?saved={year}"), Vec::new()),
+        Err(AppError::Refused(r)) if r.field.is_some() => {
+            let year = f
+                .document
+                .lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("year")
+                        .and_then(|v| v.trim().trim_start_matches('=').trim().parse().ok())
+                })
+                .unwrap_or(2026);
+            match calendar_form(&app, &c, &p, year, f.document.clone()).await {
+                Ok(mut page) => {
+                    page.fail(c.tr, &r);
+                    page.show(c, StatusCode::UNPROCESSABLE_ENTITY)
+                }
+                Err(e) => app_error(c, e),
+            }
+        }
         Err(e) => app_error(c, e),
     }
 }
