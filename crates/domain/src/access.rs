@@ -51,16 +51,28 @@ pub enum Scope {
     AuditRead,
     /// Read staff accounts (administrators).
     StaffRead,
+    /// Read the cases the owner may see (their own, or their office's).
+    CasesRead,
+    /// Apply, answer, submit and act on cases as the owner may.
+    CasesWrite,
 }
 
 impl Scope {
-    pub const ALL: &'static [Scope] = &[Scope::ProfileRead, Scope::AuditRead, Scope::StaffRead];
+    pub const ALL: &'static [Scope] = &[
+        Scope::ProfileRead,
+        Scope::AuditRead,
+        Scope::StaffRead,
+        Scope::CasesRead,
+        Scope::CasesWrite,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ProfileRead => "profile:read",
             Self::AuditRead => "audit:read",
             Self::StaffRead => "staff:read",
+            Self::CasesRead => "cases:read",
+            Self::CasesWrite => "cases:write",
         }
     }
 

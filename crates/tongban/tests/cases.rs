@@ -624,3 +624,84 @@ backend_tests! {
         assert_eq!(clerk.post("/admin/calendar", &[("document", good)]).await.status, StatusCode::FORBIDDEN);
     }
 }
+
+fn json_request(
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut builder = axum::http::Request::builder().method(method).uri(uri);
+    if !token.is_empty() {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder
+        .header("content-type", "application/json")
+        .body(body.map_or_else(axum::body::Body::empty, |b| {
+            axum::body::Body::from(b.to_string())
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+backend_tests! {
+    async fn an_app_applies_and_an_integration_accepts_over_the_json_api(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        // The resident's app signs in with an SMS code and gets a bearer token.
+        let r = t.request(json_request("POST", "/api/v1/auth/code", "", Some(serde_json::json!({"phone": DEMO_RESIDENT_PHONE})))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let code = t.last_sms_code("0001");
+        let r = t.request(json_request("POST", "/api/v1/auth/sign-in", "", Some(serde_json::json!({"phone": DEMO_RESIDENT_PHONE, "code": code})))).await;
+        let token = r.json()["token"].as_str().unwrap_or_default().to_owned();
+
+        let r = t.request(json_request("POST", "/api/v1/cases", &token, Some(serde_json::json!({"item_code": ITEM})))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(r.json()["stage"], "draft");
+
+        // Every problem at once, per field, in the client's language.
+        let r = t.request(json_request("PUT", &format!("/api/v1/cases/{id}/answers"), &token, Some(serde_json::json!({"answers": {"phone": "123", "since": "x"}})))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<String> = r.json()["fields"].as_array().map(|a| a.iter().map(|f| f["field"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+        assert!(fields.contains(&"phone".to_owned()) && fields.contains(&"operator_name".to_owned()), "{fields:?}");
+        let answers: serde_json::Map<String, serde_json::Value> = complete_answers().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        let r = t.request(json_request("PUT", &format!("/api/v1/cases/{id}/answers"), &token, Some(serde_json::json!({"answers": answers})))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let me = resident(&t).await;
+        upload_required(&t, &me, &id).await;
+        let r = t.request(json_request("POST", &format!("/api/v1/cases/{id}/submit"), &token, None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let reference = r.json()["reference"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(r.json()["case"]["stage"], "submitted");
+        let r = t.request(json_request("GET", "/api/v1/cases", &token, None)).await;
+        assert_eq!(r.json()[0]["reference"], reference.as_str());
+
+        // The window's integration uses a personal access token scoped to cases.
+        let mut clerk_pages = t.client();
+        clerk_pages.staff_sign_in("clerk", tongban_app::DEMO_PASSWORD).await;
+        let clerk = staff(&t, "clerk").await;
+        let clerk_session = tongban_app::Principal { credential: tongban_app::Credential::Session { id_hash: String::new(), csrf: String::new() }, ..clerk };
+        let (_, pat) = app.create_api_token(&clerk_session, "窗口叫号系统", &["cases:read".into()], Some(30)).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = t.request(json_request("GET", "/api/v1/worklist", &pat, None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert!(r.json().as_array().is_some_and(|a| a.iter().any(|c| c["id"] == id.as_str())));
+        // Reading is not acting: the token lacks cases:write.
+        let r = t.request(json_request("POST", &format!("/api/v1/cases/{id}/actions"), &pat, Some(serde_json::json!({"action": "accept"})))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(r.json()["code"], "scope_missing");
+        let (_, writer) = app.create_api_token(&clerk_session, "窗口受理", &["cases:read".into(), "cases:write".into()], Some(30)).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = t.request(json_request("POST", &format!("/api/v1/cases/{id}/actions"), &writer, Some(serde_json::json!({"action": "approve"})))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "approving at intake is the wrong step: {}", r.text());
+        let r = t.request(json_request("POST", &format!("/api/v1/cases/{id}/actions"), &writer, Some(serde_json::json!({"action": "accept", "version": 1})))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert_eq!(r.json()["code"], "case_changed");
+        let r = t.request(json_request("POST", &format!("/api/v1/cases/{id}/actions"), &writer, Some(serde_json::json!({"action": "accept"})))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["stage"], "in_progress");
+        assert_eq!(r.json()["light"], "green");
+        // The resident's app sees the step.
+        let r = t.request(json_request("GET", &format!("/api/v1/cases/{id}"), &token, None)).await;
+        assert_eq!(r.json()["timeline"][1]["action"], "accept");
+    }
+}

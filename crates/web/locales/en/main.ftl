@@ -540,3 +540,6 @@ calendar-hint = The same form as the import files: workdays lists weekend days t
 calendar-save = Save this year
 calendar-saved = The { $year } calendar is saved; new deadlines count on it at once.
 err-calendar_invalid = The calendar has a problem and nothing was saved: { $detail }
+scope-cases-read = Read applications
+scope-cases-write = Apply for and handle applications
+err-case_action_unknown = No such action.

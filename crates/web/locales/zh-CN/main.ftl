@@ -522,3 +522,6 @@ calendar-hint = 格式与导入文件相同：workdays 是调休上班的周末�
 calendar-save = 保存这一年
 calendar-saved = { $year } 年的工作日历已保存，新的期限立即按它计算。
 err-calendar_invalid = 日历有误，什么都没有保存：{ $detail }
+scope-cases-read = 查看办件
+scope-cases-write = 申请和办理办件
+err-case_action_unknown = 没有这个操作。

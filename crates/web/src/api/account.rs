@@ -13,11 +13,11 @@ use crate::error::{ApiError, ErrorBody};
 use crate::prefs::Prefs;
 use crate::session::{RequestFacts, Visitor};
 
-fn err(headers: &HeaderMap, e: AppError) -> ApiError {
+pub(crate) fn err(headers: &HeaderMap, e: AppError) -> ApiError {
     ApiError::from_app(Prefs::api_lang(headers), e)
 }
 
-fn principal(
+pub(crate) fn principal(
     headers: &HeaderMap,
     v: &Visitor,
     scope: Scope,

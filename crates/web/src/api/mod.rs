@@ -2,6 +2,7 @@
 //! the OpenAPI document cannot drift from the handlers.
 
 mod account;
+mod cases;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -34,7 +35,8 @@ use crate::prefs::Prefs;
         (name = "catalog", description = "Service items, their guides and search"),
         (name = "organisation", description = "Administrative divisions and organisation units"),
         (name = "operations", description = "Health and readiness probes"),
-        (name = "account", description = "Signing in, the signed-in person, the audit trail")
+        (name = "account", description = "Signing in, the signed-in person, the audit trail"),
+        (name = "cases", description = "Applications: apply, answer, submit, follow and handle")
     ),
     components(schemas(ErrorBody))
 )]
@@ -55,6 +57,12 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(account::sign_out))
         .routes(routes!(account::me))
         .routes(routes!(account::audit))
+        .routes(routes!(cases::create_case, cases::my_cases))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::worklist))
+        .routes(routes!(cases::put_answers))
+        .routes(routes!(cases::submit))
+        .routes(routes!(cases::act))
 }
 
 fn lang(headers: &HeaderMap) -> Lang {
