@@ -668,8 +668,32 @@ backend_tests! {
         let answers: serde_json::Map<String, serde_json::Value> = complete_answers().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
         let r = t.request(json_request("PUT", &format!("/api/v1/cases/{id}/answers"), &token, Some(serde_json::json!({"answers": answers})))).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        let me = resident(&t).await;
-        upload_required(&t, &me, &id).await;
+        // Files go up as multipart: a 7 MiB scan is fine (the general body limit is lower);
+        // one over 10 MiB is refused.
+        let upload = |material: &str, name: &str, bytes: Vec<u8>| {
+            let boundary = "api-boundary";
+            let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n").into_bytes();
+            body.extend_from_slice(&bytes);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            axum::http::Request::post(format!("/api/v1/cases/{id}/materials"))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                .body(axum::body::Body::from(body))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let mut scan = b"%PDF-1.7\n".to_vec();
+        scan.resize(7 * 1024 * 1024, b' ');
+        let r = t.request(upload(REQUIRED[0], "application.pdf", scan)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        assert_eq!(r.json()["media_type"], "application/pdf");
+        let mut huge = b"%PDF-1.7\n".to_vec();
+        huge.resize(tongban_domain::upload::MAX_FILE_BYTES + 1, b' ');
+        let r = t.request(upload(REQUIRED[1], "id.pdf", huge)).await;
+        assert_eq!(r.json()["code"], "upload_too_large", "{}", r.text());
+        for m in &REQUIRED[1..] {
+            let r = t.request(upload(m, "scan.jpg", JPEG.to_vec())).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        }
         let r = t.request(json_request("POST", &format!("/api/v1/cases/{id}/submit"), &token, None)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let reference = r.json()["reference"].as_str().unwrap_or_default().to_owned();

@@ -382,3 +382,89 @@ pub async fn act(
         .map_err(|e| err(&headers, e))?;
     Ok(Json(CaseBody::new(v)))
 }
+
+/// The upload form, described for the OpenAPI document.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The material's name, as the item's guide lists it.
+    pub material: String,
+    /// PDF, JPEG, PNG or OFD, at most 10 MiB; the type is judged by the bytes.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub file: String,
+    /// `true` to replace the files the material had.
+    pub replace: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaterialBody {
+    pub id: String,
+    pub material: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Upload a file for one of the case's materials (in a draft, or while documents are asked for).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/materials", tag = "cases",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = MaterialBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn upload(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Extension(v): Extension<Visitor>,
+    Path(id): Path<String>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<(StatusCode, Json<MaterialBody>), ApiError> {
+    let p = principal(&headers, &v, Scope::CasesWrite)?;
+    let (mut material, mut file_name, mut bytes, mut replace) =
+        (String::new(), String::new(), Vec::new(), false);
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let given = field.file_name().unwrap_or_default().to_owned();
+                let data = field.bytes().await.map_err(|_| {
+                    err(
+                        &headers,
+                        tongban_app::Refusal::new(
+                            tongban_app::RefusalKind::Invalid,
+                            "upload_too_large",
+                        )
+                        .on("file")
+                        .with("mb", tongban_domain::upload::MAX_FILE_BYTES / 1024 / 1024)
+                        .into(),
+                    )
+                })?;
+                match name.as_str() {
+                    "material" => material = String::from_utf8_lossy(&data).into_owned(),
+                    "replace" => replace = &data[..] == b"true",
+                    "file" => {
+                        file_name = given;
+                        bytes = data.to_vec();
+                    }
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return Err(err(&headers, AppError::rejected("form_unreadable", "file"))),
+        }
+    }
+    let m = app
+        .upload_material(&p, &id, &material, &file_name, bytes, replace)
+        .await
+        .map_err(|e| err(&headers, e))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MaterialBody {
+            id: m.id,
+            material: m.material,
+            file_name: m.file_name,
+            media_type: m.media_type,
+            size: m.size,
+            sha256: m.sha256,
+        }),
+    ))
+}

@@ -63,6 +63,14 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(cases::put_answers))
         .routes(routes!(cases::submit))
         .routes(routes!(cases::act))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(cases::upload))
+                // A material file may be up to 10 MiB; every other request stays small.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
+                )),
+        )
 }
 
 fn lang(headers: &HeaderMap) -> Lang {
