@@ -86,20 +86,42 @@ async function applyWithUpload(page, { axe }) {
   assert.match(new URL(page.url()).pathname, /^\/cases\/[^/]+\/answers$/);
   const caseUrl = new URL(page.url()).pathname.replace(/\/answers$/, '');
 
-  // A wrong ID number is shown beside the field and in the summary; nothing typed is lost.
+  // The form has eight questions, so it asks one at a time.
+  const next = () => clickAndWait(page, page.getByRole('button', { name: '继续', exact: true }));
+  assert.match(await page.locator('.caption').innerText(), /第 1 题，共 8 题/);
+  if (axe) await noAxeViolations(page, 'the first question');
+  // An empty required answer is refused on its own page.
+  await next();
+  assert.match(await page.locator('#error-summary').innerText(), /经营者姓名/);
   await page.locator('#operator_name').fill('李明');
+  await next();
+  // A wrong ID number is shown beside the field and in the summary; what was typed stays.
   await page.locator('#id_number').fill('110105194912310021');
-  await page.locator('#phone').fill(RESIDENT);
-  await page.locator('#scope').fill('针纺织品销售；服装服饰零售');
-  await page.locator('#premises_type').selectOption('实体门店');
-  await page.locator('#premises').fill('清河县城东村羊绒街 18 号');
-  await page.locator('#form').selectOption('个人经营');
-  await clickAndWait(page, page.getByRole('button', { name: '继续' }));
+  await next();
   assert.match(await page.locator('#error-summary').innerText(), /校验位/);
-  assert.equal(await page.locator('#scope').inputValue(), '针纺织品销售；服装服饰零售');
-  if (axe) await noAxeViolations(page, 'the application form with an error');
+  assert.equal(await page.locator('#id_number').inputValue(), '110105194912310021');
+  if (axe) await noAxeViolations(page, 'a question with an error');
   await page.locator('#id_number').fill('11010519491231002X');
-  await clickAndWait(page, page.getByRole('button', { name: '继续' }));
+  await next();
+  await page.locator('#phone').fill(RESIDENT);
+  // Half-way, the applicant saves and comes back later: the draft resumes at the next question.
+  await clickAndWait(page, page.getByRole('button', { name: '保存，稍后继续' }));
+  assert.equal(new URL(page.url()).pathname, '/me/cases');
+  await page.goto(url(`${caseUrl}/answers`));
+  assert.match(await page.locator('.caption').innerText(), /第 4 题/);
+  await next(); // the trade name is optional
+  await page.locator('#scope').fill('针纺织品销售；服装服饰零售');
+  await next();
+  await page.locator('#premises_type').selectOption('实体门店');
+  await next();
+  await page.locator('#premises').fill('清河县城东村羊绒街 18 号');
+  await next();
+  // The way back keeps what was answered.
+  await clickAndWait(page, page.getByRole('link', { name: '返回上一步' }));
+  assert.equal(await page.locator('#premises').inputValue(), '清河县城东村羊绒街 18 号');
+  await next();
+  await page.locator('#form').selectOption('个人经营');
+  await next();
   assert.equal(new URL(page.url()).pathname, `${caseUrl}/materials`);
   if (axe) await noAxeViolations(page, 'the upload page');
 
@@ -112,6 +134,12 @@ async function applyWithUpload(page, { axe }) {
   await clickAndWait(page, page.getByRole('link', { name: '材料已传好，去核对并提交' }));
   assert.match(await page.locator('h1').innerText(), /核对您的申请/);
   if (axe) await noAxeViolations(page, 'check your answers');
+  // A change link opens that one question and comes back to the check page.
+  await clickAndWait(page, page.getByRole('link', { name: '修改 经营场所地址或网店网址' }));
+  await page.locator('#premises').fill('清河县城东村羊绒街 20 号');
+  await next();
+  assert.equal(new URL(page.url()).pathname, caseUrl);
+  assert.match(await page.locator('main').innerText(), /羊绒街 20 号/);
   await clickAndWait(page, page.getByRole('button', { name: '确认提交' }));
   const reference = (await page.locator('.confirmation .reference').innerText()).trim();
   assert.match(reference, /^[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}-[2-9A-HJKMNP-Z]{3}$/);

@@ -6,11 +6,14 @@
 //! a timeline entry, an audit entry and the outbox rows of the notifications it causes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use chrono::NaiveDate;
 use tongban_domain::access::{Placement, may_view};
-use tongban_domain::answers::{AnswerProblem, Answers, check_answers};
+use tongban_domain::answers::{
+    AnswerProblem, Answers, Require, check_answers, check_answers_requiring,
+};
 use tongban_domain::deadline::{ClockReading, LegalClock, intake_due};
 use tongban_domain::process::{
     Action, ClockEffect, Party, ProcessDef, Stage, StepDef, StepKind, SupplementItem, apply,
@@ -141,7 +144,7 @@ pub fn process_for(item: &ServiceItem) -> ProcessDef {
     }
 }
 
-fn stage_of(c: &CaseRecord) -> Result<Stage, AppError> {
+pub(crate) fn stage_of(c: &CaseRecord) -> Result<Stage, AppError> {
     let step = c.step.and_then(|s| usize::try_from(s).ok());
     Ok(match (c.stage.as_str(), step) {
         ("submitted", _) => Stage::Submitted,
@@ -160,7 +163,7 @@ fn stage_of(c: &CaseRecord) -> Result<Stage, AppError> {
     })
 }
 
-fn set_stage(c: &mut CaseRecord, stage: Stage) {
+pub(crate) fn set_stage(c: &mut CaseRecord, stage: Stage) {
     c.stage = stage.as_str().to_owned();
     c.step = stage.step().map(|s| s as i64);
 }
@@ -177,7 +180,7 @@ fn date_of(s: Option<&str>) -> Option<NaiveDate> {
     s.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
-fn iso(d: NaiveDate) -> String {
+pub(crate) fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
@@ -212,7 +215,7 @@ fn calendar_error(e: tongban_domain::CalendarError) -> AppError {
 /// Keeps the case's due dates in step with its stage and clock, for worklists: intake's last
 /// day while waiting for intake; the decision's while with staff before the decision; the
 /// delivery step's after it; none while the applicant is to move or the case is finished.
-fn refresh_due(
+pub(crate) fn refresh_due(
     c: &mut CaseRecord,
     process: &ProcessDef,
     cal: &Calendar,
@@ -265,6 +268,47 @@ fn refresh_due(
     Ok(())
 }
 
+/// Moves a case record along `t`, made on `today`: its clock, stage, outcome and due dates.
+pub(crate) fn advance(
+    c: &mut CaseRecord,
+    process: &ProcessDef,
+    cal: &Calendar,
+    from: Stage,
+    t: &tongban_domain::process::Transition,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let mut clock = clock_of(c)?;
+    let clock_result = match (t.clock, clock.as_mut()) {
+        (ClockEffect::Start, _) => {
+            clock = Some(LegalClock::start(today, c.statutory_days as u32));
+            Ok(())
+        }
+        (ClockEffect::RestartIntake, _) => {
+            c.received_on = Some(iso(today));
+            Ok(())
+        }
+        (ClockEffect::Pause, Some(k)) => k.pause(today),
+        (ClockEffect::Resume, Some(k)) => k.resume(today),
+        (ClockEffect::Stop, Some(k)) => k.stop(today),
+        _ => Ok(()),
+    };
+    clock_result.map_err(|e| AppError::Internal(format!("case {} clock: {e}", c.id)))?;
+    c.clock = clock
+        .as_ref()
+        .map(|k| serde_json::to_string(k).unwrap_or_default());
+    set_stage(c, t.to);
+    if let Some(o) = t.outcome {
+        c.outcome = Some(
+            match o {
+                tongban_domain::process::Outcome::Approved => "approved",
+                tongban_domain::process::Outcome::Denied => "denied",
+            }
+            .into(),
+        );
+    }
+    refresh_due(c, process, cal, today, t.to != from)
+}
+
 /// When a change happens, for ordering: never at or before the case's previous change, so its
 /// timeline and notifications keep their order even when two changes share a millisecond.
 fn change_time(now_ms: i64, c: &CaseRecord) -> i64 {
@@ -279,17 +323,13 @@ struct Notice {
 }
 
 impl crate::App {
-    fn cases_calendar(snapshot: &crate::CatalogSnapshot) -> &Calendar {
-        &snapshot.calendar
-    }
-
-    fn today(&self) -> NaiveDate {
+    pub(crate) fn today(&self) -> NaiveDate {
         today(self.now_ms())
     }
 
     /// The unit that handles `item` for someone living in `division`: the item's department
     /// for county items; the township's office for township and village items.
-    fn handling_unit(
+    pub(crate) fn handling_unit(
         snapshot: &crate::CatalogSnapshot,
         item: &ServiceItem,
         division: Option<&str>,
@@ -405,12 +445,13 @@ impl crate::App {
         Err(AppError::hidden("person_not_found"))
     }
 
-    /// A case the actor may see, with its item; anything else is "not found".
+    /// A case the actor may see, with its item and the catalog it was read against; anything
+    /// else is "not found".
     pub(crate) async fn visible_case(
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<(CaseRecord, std::sync::Arc<ServiceItem>), AppError> {
+    ) -> Result<(CaseRecord, Arc<ServiceItem>, Arc<crate::CatalogSnapshot>), AppError> {
         let c = self
             .store
             .case(&self.tenant, id)
@@ -419,13 +460,12 @@ impl crate::App {
         if !Self::may_see_case(actor, &c) {
             return Err(AppError::hidden("case_not_found"));
         }
-        let item = self
-            .catalog()
-            .await?
+        let snapshot = self.catalog().await?;
+        let item = snapshot
             .item(&c.item_code)
             .cloned()
             .ok_or_else(|| AppError::Internal(format!("case {id} names item {}", c.item_code)))?;
-        Ok((c, item))
+        Ok((c, item, snapshot))
     }
 
     fn may_see_case(actor: &Actor, c: &CaseRecord) -> bool {
@@ -461,17 +501,46 @@ impl crate::App {
         raw: &BTreeMap<String, String>,
         partial: bool,
     ) -> Result<Result<Answers, Vec<AnswerProblem>>, AppError> {
-        let (mut c, item) = self.visible_case(&p.actor, id).await?;
+        let require = if partial {
+            Require::Nothing
+        } else {
+            Require::All
+        };
+        self.save_answers_requiring(p, id, raw, require).await
+    }
+
+    /// Saves the answers of one page of a form asked a question at a time: the page's own
+    /// required questions must be answered, the rest may wait.
+    pub async fn save_page_answers(
+        &self,
+        p: &Principal,
+        id: &str,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<Result<Answers, Vec<AnswerProblem>>, AppError> {
+        let keys: Vec<&str> = raw.keys().map(String::as_str).collect();
+        self.save_answers_requiring(p, id, raw, Require::These(&keys))
+            .await
+    }
+
+    async fn save_answers_requiring(
+        &self,
+        p: &Principal,
+        id: &str,
+        raw: &BTreeMap<String, String>,
+        require: Require<'_>,
+    ) -> Result<Result<Answers, Vec<AnswerProblem>>, AppError> {
+        let (mut c, item, _) = self.visible_case(&p.actor, id).await?;
         if c.stage != "draft" || c.filed_by != p.user_id() {
             return Err(Refusal::new(RefusalKind::Conflict, "case_not_a_draft").into());
         }
         let mut merged: BTreeMap<String, String> =
             serde_json::from_str(&c.answers).unwrap_or_default();
         merged.extend(raw.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let answers = match check_answers(&item.form_fields, &merged, self.today(), partial) {
-            Ok(a) => a,
-            Err(problems) => return Ok(Err(problems)),
-        };
+        let answers =
+            match check_answers_requiring(&item.form_fields, &merged, self.today(), require) {
+                Ok(a) => a,
+                Err(problems) => return Ok(Err(problems)),
+            };
         c.answers = serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into());
         c.version += 1;
         c.updated_at = change_time(self.now_ms(), &c);
@@ -487,7 +556,7 @@ impl crate::App {
     /// starts intake. Submitting again returns the same reference (a double click is one
     /// submission).
     pub async fn submit_application(&self, p: &Principal, id: &str) -> Result<CaseRef, AppError> {
-        let (mut c, item) = self.visible_case(&p.actor, id).await?;
+        let (mut c, item, snapshot) = self.visible_case(&p.actor, id).await?;
         if c.filed_by != p.user_id() {
             return Err(AppError::hidden("case_not_found"));
         }
@@ -516,8 +585,7 @@ impl crate::App {
                 .with("materials", missing.join("、"))
                 .into());
         }
-        let snapshot = self.catalog().await?;
-        let cal = Self::cases_calendar(&snapshot);
+        let cal = &snapshot.calendar;
         let process = process_for(&item);
         let today = self.today();
         let mut reference = None;
@@ -566,7 +634,7 @@ impl crate::App {
         version: Option<i64>,
         action: &Action,
     ) -> Result<CaseView, AppError> {
-        let (mut c, item) = self.visible_case(&p.actor, id).await?;
+        let (mut c, item, snapshot) = self.visible_case(&p.actor, id).await?;
         if c.stage == "draft" {
             return Err(Refusal::new(RefusalKind::Conflict, "case_not_submitted").into());
         }
@@ -579,40 +647,7 @@ impl crate::App {
         let from = stage_of(&c)?;
         let party = self.party_for(&p.actor, &c, action);
         let t = apply(&process, from, &party, action).map_err(|e| refusal_of(&e))?;
-        let snapshot = self.catalog().await?;
-        let cal = Self::cases_calendar(&snapshot);
-        let today = self.today();
-
-        let mut clock = clock_of(&c)?;
-        let clock_result = match (t.clock, clock.as_mut()) {
-            (ClockEffect::Start, _) => {
-                clock = Some(LegalClock::start(today, c.statutory_days as u32));
-                Ok(())
-            }
-            (ClockEffect::RestartIntake, _) => {
-                c.received_on = Some(iso(today));
-                Ok(())
-            }
-            (ClockEffect::Pause, Some(k)) => k.pause(today),
-            (ClockEffect::Resume, Some(k)) => k.resume(today),
-            (ClockEffect::Stop, Some(k)) => k.stop(today),
-            _ => Ok(()),
-        };
-        clock_result.map_err(|e| AppError::Internal(format!("case {id} clock: {e}")))?;
-        c.clock = clock
-            .as_ref()
-            .map(|k| serde_json::to_string(k).unwrap_or_default());
-        set_stage(&mut c, t.to);
-        if let Some(o) = t.outcome {
-            c.outcome = Some(
-                match o {
-                    tongban_domain::process::Outcome::Approved => "approved",
-                    tongban_domain::process::Outcome::Denied => "denied",
-                }
-                .into(),
-            );
-        }
-        refresh_due(&mut c, &process, cal, today, t.to != from)?;
+        advance(&mut c, &process, &snapshot.calendar, from, &t, self.today())?;
         c.version += 1;
         c.updated_at = change_time(self.now_ms(), &c);
 
@@ -650,7 +685,7 @@ impl crate::App {
         if !p.actor.has(Role::Supervisor) {
             return Err(AppError::forbidden());
         }
-        let (mut c, item) = self.visible_case(&p.actor, id).await?;
+        let (mut c, item, _) = self.visible_case(&p.actor, id).await?;
         if !matches!(c.stage.as_str(), "submitted" | "in_progress") {
             return Err(Refusal::new(RefusalKind::Conflict, "case_not_open").into());
         }
@@ -711,7 +746,7 @@ impl crate::App {
             },
         };
         let snapshot = self.catalog().await?;
-        let cal = Self::cases_calendar(&snapshot);
+        let cal = &snapshot.calendar;
         let mut count = 0;
         for mut c in overdue {
             let Some(item) = snapshot.item(&c.item_code).cloned() else {
@@ -883,9 +918,8 @@ impl crate::App {
 
     /// A case with its timeline, clocks and the viewer's possible actions.
     pub async fn case_view(&self, p: &Principal, id: &str) -> Result<CaseView, AppError> {
-        let (c, item) = self.visible_case(&p.actor, id).await?;
-        let snapshot = self.catalog().await?;
-        let cal = Self::cases_calendar(&snapshot);
+        let (c, item, snapshot) = self.visible_case(&p.actor, id).await?;
+        let cal = &snapshot.calendar;
         let today = self.today();
         let process = process_for(&item);
         let events = self.store.case_events(&self.tenant, &c.id).await?;
@@ -1001,10 +1035,21 @@ impl crate::App {
         })
     }
 
-    /// The cases waiting for the actor's office, most urgent first: a handler's or head's
-    /// unit; a supervisor's (or administrator's) view is every case due within a working day
+    /// The cases waiting for the actor's office, most urgent first: a handler's unit; a head's
+    /// department (a township with its villages); a supervisor's (or administrator's) view is every case due within a working day
     /// or overdue across the county.
     pub async fn worklist(&self, p: &Principal, limit: i64) -> Result<Vec<CaseRecord>, AppError> {
+        let q = self.worklist_query(p, limit).await?;
+        Ok(self.store.cases(&self.tenant, &q).await?)
+    }
+
+    /// How many cases the actor's worklist holds in all (it shows the most urgent first).
+    pub async fn worklist_count(&self, p: &Principal) -> Result<i64, AppError> {
+        let q = self.worklist_query(p, 0).await?;
+        Ok(self.store.count_cases(&self.tenant, &q).await?)
+    }
+
+    async fn worklist_query(&self, p: &Principal, limit: i64) -> Result<CaseQuery, AppError> {
         let actor = &p.actor;
         let open = vec!["submitted".to_owned(), "in_progress".to_owned()];
         let q = if actor.has(Role::Supervisor) || actor.has(Role::Administrator) {
@@ -1016,6 +1061,32 @@ impl crate::App {
             CaseQuery {
                 stages: open,
                 due_by: Some(iso(by)),
+                limit,
+                ..CaseQuery::default()
+            }
+        } else if actor.has(Role::DepartmentHead)
+            && let Some(unit) = &actor.unit
+        {
+            // A head answers for the whole department: a township head for the township's
+            // centre and every village station under it, including cases waiting on the
+            // applicant (a stalled supplement is the head's concern too).
+            let snapshot = self.catalog().await?;
+            let mut units = vec![unit.to_string()];
+            if let Some(area) = unit.as_division() {
+                units.extend(
+                    snapshot
+                        .units
+                        .iter()
+                        .filter(|u| u.code != *unit)
+                        .filter(|u| u.division.as_ref().is_some_and(|d| d.is_within(&area)))
+                        .map(|u| u.code.to_string()),
+                );
+            }
+            let mut stages = open;
+            stages.push("supplement".to_owned());
+            CaseQuery {
+                units,
+                stages,
                 limit,
                 ..CaseQuery::default()
             }
@@ -1031,7 +1102,7 @@ impl crate::App {
         } else {
             return Err(AppError::forbidden());
         };
-        Ok(self.store.cases(&self.tenant, &q).await?)
+        Ok(q)
     }
 
     /// The applicant's (and their family's) cases, newest first.

@@ -8,6 +8,7 @@ pub mod cases;
 mod catalog;
 mod dataset;
 mod demo;
+mod demo_history;
 mod error;
 pub mod identity;
 pub mod materials;

@@ -48,7 +48,7 @@ impl crate::App {
         bytes: Vec<u8>,
         replace: bool,
     ) -> Result<MaterialRecord, AppError> {
-        let (c, item) = self.visible_case(&p.actor, case_id).await?;
+        let (c, item, _) = self.visible_case(&p.actor, case_id).await?;
         let open = c.stage == "draft" || c.stage == "supplement";
         let applicant_side = c.filed_by == p.user_id() || p.actor.may_act_for(&c.applicant_id);
         if !applicant_side {
@@ -133,7 +133,7 @@ impl crate::App {
         p: &Principal,
         case_id: &str,
     ) -> Result<Vec<MaterialRecord>, AppError> {
-        let (c, _) = self.visible_case(&p.actor, case_id).await?;
+        let (c, _, _) = self.visible_case(&p.actor, case_id).await?;
         let mut files = self.store.materials_of_case(&self.tenant, &c.id).await?;
         files.retain(|m| m.superseded_at.is_none());
         Ok(files)
@@ -146,7 +146,7 @@ impl crate::App {
         case_id: &str,
         file_id: &str,
     ) -> Result<(MaterialRecord, Vec<u8>), AppError> {
-        let (c, _) = self.visible_case(&p.actor, case_id).await?;
+        let (c, _, _) = self.visible_case(&p.actor, case_id).await?;
         let record = self
             .store
             .materials_of_case(&self.tenant, &c.id)

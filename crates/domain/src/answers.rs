@@ -36,6 +36,16 @@ impl AnswerProblem {
         }
     }
 
+    /// A required question left unanswered: "choose" for a list, "enter" for the rest.
+    fn required(field: &FormField) -> Self {
+        let code = if field.field_type == FieldType::Select {
+            "answer_choice_required"
+        } else {
+            "answer_required"
+        };
+        Self::new(&field.key, code).with("label", &field.label)
+    }
+
     fn with(mut self, name: &'static str, value: impl ToString) -> Self {
         self.args.push((name, value.to_string()));
         self
@@ -149,37 +159,73 @@ fn check_one(field: &FormField, raw: &str, today: NaiveDate) -> Result<String, A
     }
 }
 
+/// Which required answers must be present when answers are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Require<'a> {
+    /// Every required answer (submitting).
+    All,
+    /// None: a draft may be saved half done, but what it holds must still be well-formed.
+    Nothing,
+    /// Those of the named fields (one page of a form asked a question at a time).
+    These(&'a [&'a str]),
+}
+
+impl Require<'_> {
+    fn applies_to(self, key: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Nothing => false,
+            Self::These(keys) => keys.contains(&key),
+        }
+    }
+}
+
 /// Checks `raw` answers against `fields`. Returns the canonical answers of the defined fields
 /// (unknown keys are dropped, empty optional fields left out), or every problem found.
 ///
-/// With `partial`, missing required answers are not problems: a draft may be saved half done,
-/// but what it holds must still be well-formed.
+/// `partial` is [`Require::Nothing`] when true and [`Require::All`] when false.
 pub fn check_answers(
     fields: &[FormField],
     raw: &BTreeMap<String, String>,
     today: NaiveDate,
     partial: bool,
 ) -> Result<Answers, Vec<AnswerProblem>> {
+    let require = if partial {
+        Require::Nothing
+    } else {
+        Require::All
+    };
+    check_answers_requiring(fields, raw, today, require)
+}
+
+/// Checks `raw` answers against `fields`, requiring the required answers `require` names.
+pub fn check_answers_requiring(
+    fields: &[FormField],
+    raw: &BTreeMap<String, String>,
+    today: NaiveDate,
+    require: Require<'_>,
+) -> Result<Answers, Vec<AnswerProblem>> {
     let mut answers = Answers::new();
     let mut problems = Vec::new();
     for field in fields {
         let given = raw.get(&field.key).map(String::as_str).unwrap_or_default();
         if given.trim().is_empty() {
-            if field.required && !partial {
-                problems.push(AnswerProblem::new(&field.key, "answer_required"));
+            if field.required && require.applies_to(&field.key) {
+                problems.push(AnswerProblem::required(field));
             }
             continue;
         }
         match check_one(field, given, today) {
             Ok(v) if v.is_empty() => {
-                if field.required && !partial {
-                    problems.push(AnswerProblem::new(&field.key, "answer_required"));
+                if field.required && require.applies_to(&field.key) {
+                    problems.push(AnswerProblem::required(field));
                 }
             }
             Ok(v) => {
                 answers.insert(field.key.clone(), v);
             }
-            Err(p) => problems.push(p),
+            // Every message can name its question: an error summary lists several.
+            Err(p) => problems.push(p.with("label", &field.label)),
         }
     }
     if problems.is_empty() {
@@ -307,7 +353,14 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert_eq!(problems[0].code, "answer_too_long");
-        assert_eq!(problems[0].args, vec![("max", MAX_LINE_CHARS.to_string())]);
+        assert_eq!(
+            problems[0].args,
+            vec![
+                ("max", MAX_LINE_CHARS.to_string()),
+                ("label", "name".to_owned())
+            ],
+            "the message names the limit and the question"
+        );
     }
 
     #[test]
@@ -331,5 +384,29 @@ mod tests {
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_page_of_a_long_form_requires_only_its_own_questions() {
+        let fields = vec![
+            field("name", FieldType::Text, true),
+            field("phone", FieldType::Phone, true),
+        ];
+        let keys = ["name"];
+        let problems = check_answers_requiring(&fields, &raw(&[]), today(), Require::These(&keys))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "name");
+        assert!(
+            check_answers_requiring(
+                &fields,
+                &raw(&[("name", "李明")]),
+                today(),
+                Require::These(&keys)
+            )
+            .is_ok(),
+            "the phone question is on another page"
+        );
     }
 }

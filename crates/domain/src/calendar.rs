@@ -96,6 +96,16 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
+/// The public holidays fixed by calendar date in 《全国年节及纪念日放假办法》 (2024 revision):
+/// New Year's Day (1/1), Labour Day (5/1–5/2) and National Day (10/1–10/3). The others follow
+/// the lunar calendar or solar terms and are known only from the published arrangement.
+pub fn fixed_holiday(date: NaiveDate) -> bool {
+    matches!(
+        (date.month(), date.day()),
+        (1, 1) | (5, 1) | (5, 2) | (10, 1) | (10, 2) | (10, 3)
+    )
+}
+
 impl Calendar {
     pub fn new(years: impl IntoIterator<Item = CalendarYear>) -> Self {
         let mut cal = Self::default();
@@ -119,12 +129,24 @@ impl Calendar {
         self.years.keys().copied()
     }
 
+    /// Whether `date` is a working day. For a year whose arrangement is not yet published
+    /// (the State Council publishes it late in the year before) the answer is provisional:
+    /// weekends and the holidays fixed by calendar date are off (see [`fixed_holiday`]). A
+    /// government office cannot stop accepting applications whose deadline runs into next
+    /// year; deadlines counted this way are shown as provisional and follow the published
+    /// arrangement as soon as an administrator loads it.
     pub fn is_working_day(&self, date: NaiveDate) -> Result<bool, CalendarError> {
-        let days = self
-            .years
-            .get(&date.year())
-            .ok_or(CalendarError::YearMissing(date.year()))?;
-        Ok(days.on.contains(&date) || (!is_weekend(date) && !days.off.contains(&date)))
+        Ok(match self.years.get(&date.year()) {
+            Some(days) => {
+                days.on.contains(&date) || (!is_weekend(date) && !days.off.contains(&date))
+            }
+            None => !is_weekend(date) && !fixed_holiday(date),
+        })
+    }
+
+    /// Whether the official arrangement for `year` is loaded (else its days are provisional).
+    pub fn is_published(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
     }
 
     /// The day on which `n` working days counted after `start` are complete: the n-th working
@@ -229,12 +251,16 @@ mod tests {
     }
 
     #[test]
-    fn counting_into_an_unpublished_year_is_an_error() {
+    fn an_unpublished_year_counts_weekends_and_fixed_date_holidays_off() {
         let cal = Calendar::new([year_2026()]);
+        // Wed 12/30 + 5: 12/31, (1/1 New Year off, 1/2–1/3 weekend) 1/4, 1/5, 1/6, 1/7.
         assert_eq!(
             cal.add_working_days(d("2026-12-30"), 5),
-            Err(CalendarError::YearMissing(2027))
+            Ok(d("2027-01-07"))
         );
+        assert_eq!(cal.is_working_day(d("2027-10-01")), Ok(false));
+        assert_eq!(cal.is_working_day(d("2027-10-04")), Ok(true));
+        assert!(cal.is_published(2026) && !cal.is_published(2027));
     }
 
     #[test]

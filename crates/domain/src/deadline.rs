@@ -394,12 +394,14 @@ mod tests {
     }
 
     #[test]
-    fn counting_into_an_unpublished_year_is_an_error_not_a_guess() {
+    fn counting_into_an_unpublished_year_is_provisional_not_refused() {
+        // Monday 12/28 + 10 working days: 12/29–12/31 (3), New Year's Day off, then
+        // 1/4–1/8 (5) and 1/11–1/12 (2).
         let clock = LegalClock::start(d(2026, 12, 28), 10);
-        assert_eq!(
-            clock.read(&cal_2026(), d(2026, 12, 28)).map(|r| r.due_on),
-            Err(CalendarError::YearMissing(2027))
-        );
+        let cal = cal_2026();
+        let due = clock.read(&cal, d(2026, 12, 28)).map(|r| r.due_on);
+        assert_eq!(due, Ok(d(2027, 1, 12)));
+        assert!(!cal.is_published(2027));
     }
 
     proptest! {

@@ -159,6 +159,37 @@ pub struct CaseQuery {
     pub limit: i64,
 }
 
+/// The `AND …` conditions of `q`, with their arguments bound from `$2` on.
+fn case_filter(q: &CaseQuery) -> (String, Vec<String>) {
+    let mut sql = String::new();
+    let mut args: Vec<String> = Vec::new();
+    let placeholder = |args: &mut Vec<String>, v: &str| {
+        args.push(v.to_owned());
+        format!("${}", args.len() + 1)
+    };
+    if !q.units.is_empty() {
+        let ps: Vec<String> = q.units.iter().map(|u| placeholder(&mut args, u)).collect();
+        sql.push_str(&format!(" AND unit_code IN ({})", ps.join(", ")));
+    }
+    if let Some(prefix) = &q.division_prefix {
+        let p = placeholder(&mut args, &format!("{prefix}%"));
+        sql.push_str(&format!(" AND division_code LIKE {p}"));
+    }
+    if !q.stages.is_empty() {
+        let ps: Vec<String> = q.stages.iter().map(|s| placeholder(&mut args, s)).collect();
+        sql.push_str(&format!(" AND stage IN ({})", ps.join(", ")));
+    }
+    if let Some(by) = &q.due_by {
+        let p = placeholder(&mut args, by);
+        sql.push_str(&format!(" AND due_on IS NOT NULL AND due_on <= {p}"));
+    }
+    if let Some(a) = &q.applicant_id {
+        let p = placeholder(&mut args, a);
+        sql.push_str(&format!(" AND applicant_id = {p}"));
+    }
+    (sql, args)
+}
+
 impl Store {
     pub async fn insert_case(
         &self,
@@ -291,42 +322,29 @@ impl Store {
         tenant: &Tenant,
         q: &CaseQuery,
     ) -> Result<Vec<CaseRecord>, StoreError> {
-        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE tenant = $1");
-        let mut args: Vec<String> = Vec::new();
-        let placeholder = |args: &mut Vec<String>, v: &str| {
-            args.push(v.to_owned());
-            format!("${}", args.len() + 1)
-        };
-        if !q.units.is_empty() {
-            let ps: Vec<String> = q.units.iter().map(|u| placeholder(&mut args, u)).collect();
-            sql.push_str(&format!(" AND unit_code IN ({})", ps.join(", ")));
-        }
-        if let Some(prefix) = &q.division_prefix {
-            let p = placeholder(&mut args, &format!("{prefix}%"));
-            sql.push_str(&format!(" AND division_code LIKE {p}"));
-        }
-        if !q.stages.is_empty() {
-            let ps: Vec<String> = q.stages.iter().map(|s| placeholder(&mut args, s)).collect();
-            sql.push_str(&format!(" AND stage IN ({})", ps.join(", ")));
-        }
-        if let Some(by) = &q.due_by {
-            let p = placeholder(&mut args, by);
-            sql.push_str(&format!(" AND due_on IS NOT NULL AND due_on <= {p}"));
-        }
-        if let Some(a) = &q.applicant_id {
-            let p = placeholder(&mut args, a);
-            sql.push_str(&format!(" AND applicant_id = {p}"));
-        }
-        sql.push_str(&format!(
-            " ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, created_at, id LIMIT {}",
+        let (filter, args) = case_filter(q);
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE tenant = $1{filter} \
+             ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, created_at, id LIMIT {}",
             q.limit.clamp(1, 1000)
-        ));
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
         for a in &args {
             query = query.bind(a.as_str());
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(case_from_row).collect()
+    }
+
+    /// How many cases match `q` (its limit aside): the "of N" beside a shortened list.
+    pub async fn count_cases(&self, tenant: &Tenant, q: &CaseQuery) -> Result<i64, StoreError> {
+        let (filter, args) = case_filter(q);
+        let sql = format!("SELECT COUNT(*) AS n FROM cases WHERE tenant = $1{filter}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+        for a in &args {
+            query = query.bind(a.as_str());
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     /// Appends a timeline entry after the case's last one; returns its number.

@@ -313,7 +313,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     tracing::info!(%addr, backend = app.store.backend().as_str(), ready_ms = started.elapsed().as_millis() as u64, "ready");
     let accounts = if demo {
-        app.create_demo_accounts().await?
+        let accounts = app.create_demo_accounts().await?;
+        let seeded = app.create_demo_history().await?;
+        if seeded > 0 {
+            tracing::info!(cases = seeded, "demo history written");
+        }
+        accounts
     } else {
         Vec::new()
     };

@@ -399,8 +399,17 @@ backend_tests! {
         let r = me.post(&format!("/items/{ITEM}/apply"), &[]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         let id = case_id_from(r.header("location"));
+        // Eight questions: asked one at a time, each page saving its own answer.
         let form = me.get(&format!("/cases/{id}/answers")).await.text();
-        assert!(form.contains("经营者姓名") && form.contains("<select id=\"premises_type\""), "the item's own questions");
+        assert!(form.contains("经营者姓名") && form.contains("第 1 题，共 8 题") && !form.contains("id=\"phone\""), "{form}");
+        let r = me.post(&format!("/cases/{id}/answers"), &[("_q", "1"), ("operator_name", " ")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("operator_name-error") && r.text().contains("第 1 题"), "the same question again, with its error");
+        let r = me.post(&format!("/cases/{id}/answers"), &[("_q", "1"), ("operator_name", "李明")]).await;
+        assert_eq!(r.header("location"), format!("/cases/{id}/answers?q=2"));
+        let second = me.get(&format!("/cases/{id}/answers")).await.text();
+        assert!(second.contains("第 2 题") && second.contains(&format!("href=\"/cases/{id}/answers?q=1\"")), "resumes at the first open question, with a way back");
+        assert!(me.get(&format!("/cases/{id}/answers?q=6")).await.text().contains("<select id=\"premises_type\""), "the item's own questions");
 
         // Wrong answers come back beside their fields, with the summary, and keep what was typed.
         let r = me.post(&format!("/cases/{id}/answers"), &[("operator_name", "李明"), ("id_number", "110105194912310021"), ("phone", "13800000001"), ("scope", "服装零售"), ("premises_type", "实体门店"), ("premises", "城东村"), ("form", "个人经营")]).await;
@@ -426,7 +435,10 @@ backend_tests! {
 
         // Check your answers, with change links; then submit and get the reference.
         let check = me.get(&format!("/cases/{id}")).await.text();
-        assert!(check.contains("核对您的申请") && check.contains(&format!("/cases/{id}/answers#operator_name")));
+        assert!(check.contains("核对您的申请") && check.contains(&format!("/cases/{id}/answers?q=1&#38;return=check")), "{check}");
+        // A change from the check page comes back to it.
+        let r = me.post(&format!("/cases/{id}/answers"), &[("_q", "7"), ("_return", "check"), ("premises", "城东村羊绒街 20 号")]).await;
+        assert_eq!(r.header("location"), format!("/cases/{id}"));
         let r = me.post(&format!("/cases/{id}/submit"), &[]).await;
         assert_eq!(r.header("location"), format!("/cases/{id}?submitted=1"));
         let done = me.get(&format!("/cases/{id}?submitted=1")).await.text();
@@ -609,7 +621,7 @@ backend_tests! {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().contains("document-error") && r.text().contains("2027-01-05"), "{}", r.text());
         let cal = t.app.catalog().await.unwrap_or_else(|e| panic!("{e}")).calendar.clone();
-        assert!(cal.is_working_day(chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap_or_default()).is_err());
+        assert!(!cal.is_published(2027), "until then 2027 is counted provisionally");
 
         let good = "year = 2027\nworkdays = [\"2027-02-07\"]\n\n[[holiday]]\nname = \"元旦\"\ndates = [\"2027-01-01\", \"2027-01-02\", \"2027-01-03\"]\n";
         let r = admin.post("/admin/calendar", &[("document", good)]).await;
@@ -727,5 +739,51 @@ backend_tests! {
         // The resident's app sees the step.
         let r = t.request(json_request("GET", &format!("/api/v1/cases/{id}"), &token, None)).await;
         assert_eq!(r.json()["timeline"][1]["action"], "accept");
+    }
+}
+
+backend_tests! {
+    async fn the_demo_county_has_a_repeatable_history_in_every_stage_and_heads_see_their_whole_department(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        assert_eq!(app.create_demo_history().await.unwrap_or_else(|e| panic!("{e}")), 3000);
+        assert_eq!(app.create_demo_history().await.unwrap_or_else(|e| panic!("{e}")), 0, "written once");
+        let everything = tongban_store::CaseQuery::default();
+        assert_eq!(app.store.count_cases(&app.tenant, &everything).await.unwrap_or_else(|e| panic!("{e}")), 3000);
+        let stages = ["submitted", "in_progress", "supplement", "delivered", "not_accepted", "withdrawn"];
+        let all = app.store.cases(&app.tenant, &tongban_store::CaseQuery { stages: stages.map(String::from).to_vec(), limit: 1000, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(all.len() < 1000 && app.store.count_cases(&app.tenant, &tongban_store::CaseQuery { stages: vec!["closed".into()], ..Default::default() }).await.unwrap_or(0) > 1000, "most are closed");
+        for stage in stages {
+            assert!(all.iter().any(|c| c.stage == stage), "some case is {stage}");
+        }
+        let today = chrono::DateTime::from_timestamp_millis(app.now_ms() + 8 * 3_600_000).unwrap_or_default().date_naive().to_string();
+        let open: Vec<_> = all.iter().filter(|c| matches!(c.stage.as_str(), "submitted" | "in_progress")).collect();
+        let overdue = open.iter().filter(|c| c.due_on.as_deref().is_some_and(|d| d < today.as_str())).count();
+        assert!(overdue > 0 && overdue * 4 < open.len(), "{overdue} of {} open cases overdue", open.len());
+        let units: std::collections::HashSet<_> = all.iter().map(|c| c.unit_code.as_str()).collect();
+        assert!(units.len() >= 10 && units.iter().any(|u| u.len() == 12), "county and township offices: {units:?}");
+        // Every case's timeline starts with its submission and ends in the stage it is in.
+        for c in all.iter().step_by(97) {
+            let events = app.store.case_events(&app.tenant, &c.id).await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(events.first().map(|e| e.action.as_str()), Some("submit"));
+            assert_eq!(events.last().map(|e| e.to_stage.as_str()), Some(c.stage.as_str()), "{}", c.id);
+            assert!(events.windows(2).all(|w| w[0].at < w[1].at) && events.last().is_some_and(|e| e.at <= app.now_ms()));
+        }
+
+        // A head answers for the whole department, including cases waiting on applicants.
+        let head = staff(&t, "head").await;
+        let handler = staff(&t, "handler").await;
+        let theirs = app.worklist(&head, 1000).await.unwrap_or_else(|e| panic!("{e}"));
+        let mine = app.worklist(&handler, 1000).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(mine.iter().all(|c| theirs.iter().any(|h| h.id == c.id)));
+        assert!(theirs.iter().any(|c| c.stage == "supplement") && !mine.iter().any(|c| c.stage == "supplement"));
+        assert!(theirs.windows(2).all(|w| w[0].due_on.is_none() || w[1].due_on.is_none() || w[0].due_on <= w[1].due_on), "most urgent first");
+
+        // The same day gives the same county.
+        let Some(again) = TestApp::demo_with_accounts(backend).await else { return };
+        again.app.create_demo_history().await.unwrap_or_else(|e| panic!("{e}"));
+        let other = again.app.store.cases(&again.app.tenant, &tongban_store::CaseQuery { stages: stages.map(String::from).to_vec(), limit: 1000, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+        let refs = |cs: &[tongban_store::CaseRecord]| { let mut r: Vec<_> = cs.iter().map(|c| (c.id.clone(), c.reference.clone(), c.stage.clone())).collect(); r.sort(); r };
+        assert_eq!(refs(&all), refs(&other));
     }
 }

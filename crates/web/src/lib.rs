@@ -11,6 +11,7 @@ mod params;
 pub mod prefs;
 mod security;
 pub mod session;
+mod upload_form;
 
 use std::sync::Arc;
 use std::time::Duration;

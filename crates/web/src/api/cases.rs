@@ -416,44 +416,29 @@ pub async fn upload(
     headers: HeaderMap,
     Extension(v): Extension<Visitor>,
     Path(id): Path<String>,
-    mut multipart: axum::extract::Multipart,
+    multipart: axum::extract::Multipart,
 ) -> Result<(StatusCode, Json<MaterialBody>), ApiError> {
     let p = principal(&headers, &v, Scope::CasesWrite)?;
-    let (mut material, mut file_name, mut bytes, mut replace) =
-        (String::new(), String::new(), Vec::new(), false);
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let given = field.file_name().unwrap_or_default().to_owned();
-                let data = field.bytes().await.map_err(|_| {
-                    err(
-                        &headers,
-                        tongban_app::Refusal::new(
-                            tongban_app::RefusalKind::Invalid,
-                            "upload_too_large",
-                        )
+    let form = crate::upload_form::read_upload_form(multipart, "file")
+        .await
+        .map_err(|e| {
+            let refusal = match e {
+                crate::upload_form::UploadFormError::TooLarge => {
+                    tongban_app::Refusal::new(tongban_app::RefusalKind::Invalid, "upload_too_large")
                         .on("file")
                         .with("mb", tongban_domain::upload::MAX_FILE_BYTES / 1024 / 1024)
-                        .into(),
-                    )
-                })?;
-                match name.as_str() {
-                    "material" => material = String::from_utf8_lossy(&data).into_owned(),
-                    "replace" => replace = &data[..] == b"true",
-                    "file" => {
-                        file_name = given;
-                        bytes = data.to_vec();
-                    }
-                    _ => {}
+                        .into()
                 }
-            }
-            Ok(None) => break,
-            Err(_) => return Err(err(&headers, AppError::rejected("form_unreadable", "file"))),
-        }
-    }
+                crate::upload_form::UploadFormError::Unreadable => {
+                    AppError::rejected("form_unreadable", "file")
+                }
+            };
+            err(&headers, refusal)
+        })?;
+    let replace = form.text("replace") == "true";
+    let material = form.text("material").to_owned();
     let m = app
-        .upload_material(&p, &id, &material, &file_name, bytes, replace)
+        .upload_material(&p, &id, &material, &form.file_name, form.file, replace)
         .await
         .map_err(|e| err(&headers, e))?;
     Ok((

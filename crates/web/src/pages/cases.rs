@@ -113,7 +113,58 @@ async fn answers_form(
             field
         })
         .collect();
+    page.secondary = Some(("_later", tr.t("apply-save-later")));
     page
+}
+
+/// Forms longer than this are asked a question at a time (GOV.UK "one thing per page"): a
+/// long page is hard to follow on a small screen, and a dropped connection loses less.
+pub const ONE_PAGE_MAX_FIELDS: usize = 5;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct AnswersQuery {
+    /// The question (1-based) of a form asked a question at a time.
+    q: Option<usize>,
+    /// `check` when the applicant came from "check your answers" to change one answer.
+    #[serde(rename = "return")]
+    back_to: Option<String>,
+}
+
+/// Where a change link takes the applicant for the question at `index`.
+fn change_href(case_id: &str, index: usize, key: &str, total: usize) -> String {
+    if total > ONE_PAGE_MAX_FIELDS {
+        format!("/cases/{case_id}/answers?q={}&return=check", index + 1)
+    } else {
+        format!("/cases/{case_id}/answers#{key}")
+    }
+}
+
+/// Narrows the whole form to question `q` (1-based) of a long form, with its place in the
+/// sequence, the way back, and where to come back to.
+fn one_question(page: &mut FormPage, tr: crate::i18n::Tr, case_id: &str, q: usize, to_check: bool) {
+    let total = page.fields.len();
+    let q = q.clamp(1, total.max(1));
+    if total == 0 {
+        return;
+    }
+    let field = page.fields.swap_remove(q - 1);
+    page.fields = vec![field];
+    page.caption = Some(tr.ta(
+        "apply-question-of",
+        &[("n", q.to_string()), ("total", total.to_string())],
+    ));
+    page.hidden.push(("_q", q.to_string()));
+    if to_check {
+        page.hidden.push(("_return", "check".into()));
+        page.back = Some(format!("/cases/{case_id}"));
+    } else if q > 1 {
+        page.back = Some(format!("/cases/{case_id}/answers?q={}", q - 1));
+    }
+    if q == 1 {
+        page.lead = Some(tr.t("apply-answers-lead"));
+    } else {
+        page.lead = None;
+    }
 }
 
 pub async fn answers(
@@ -121,13 +172,29 @@ pub async fn answers(
     c: Chrome,
     SignedIn(p): SignedIn,
     Path(id): Path<String>,
+    Query(query): Query<AnswersQuery>,
 ) -> Response {
     match app.case_view(&p, &id).await {
         Ok(view) => {
             let values = view.answers.clone();
-            answers_form(&app, &c, &view, &values)
-                .await
-                .show(c, StatusCode::OK)
+            let mut page = answers_form(&app, &c, &view, &values).await;
+            if page.fields.len() > ONE_PAGE_MAX_FIELDS {
+                // Resume where the applicant left off: the first question not yet answered.
+                let first_open = page
+                    .fields
+                    .iter()
+                    .position(|f| f.value.is_empty())
+                    .map_or(1, |i| i + 1);
+                let to_check = query.back_to.as_deref() == Some("check");
+                one_question(
+                    &mut page,
+                    c.tr,
+                    &id,
+                    query.q.unwrap_or(first_open),
+                    to_check,
+                );
+            }
+            page.show(c, StatusCode::OK)
         }
         Err(e) => app_error(c, e),
     }
@@ -143,21 +210,57 @@ pub async fn post_answers(
     let mut raw = raw;
     raw.remove(CSRF_FIELD);
     let later = raw.remove("_later").is_some();
-    match app.save_answers(&p, &id, &raw, later).await {
+    let question = raw.remove("_q").and_then(|q| q.parse::<usize>().ok());
+    let to_check = raw.remove("_return").as_deref() == Some("check");
+    let saved = match question {
+        Some(_) if !later => app.save_page_answers(&p, &id, &raw).await,
+        _ => app.save_answers(&p, &id, &raw, later).await,
+    };
+    match saved {
         Ok(Ok(_)) if later => see_other("/me/cases?saved=1", Vec::new()),
-        Ok(Ok(_)) => see_other(&format!("/cases/{id}/materials"), Vec::new()),
+        Ok(Ok(_)) => {
+            let next = match question {
+                _ if to_check => format!("/cases/{id}"),
+                Some(q) => match app.case_view(&p, &id).await {
+                    Ok(view) => {
+                        let total = app
+                            .catalog()
+                            .await
+                            .ok()
+                            .and_then(|k| k.item(&view.item_code).map(|i| i.form_fields.len()))
+                            .unwrap_or(0);
+                        if q < total {
+                            format!("/cases/{id}/answers?q={}", q + 1)
+                        } else {
+                            format!("/cases/{id}/materials")
+                        }
+                    }
+                    Err(e) => return app_error(c, e),
+                },
+                None => format!("/cases/{id}/materials"),
+            };
+            see_other(&next, Vec::new())
+        }
         Ok(Err(problems)) => {
             let view = match app.case_view(&p, &id).await {
                 Ok(v) => v,
                 Err(e) => return app_error(c, e),
             };
-            let mut page = answers_form(&app, &c, &view, &raw).await;
+            let mut values = view.answers.clone();
+            values.extend(raw.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let mut page = answers_form(&app, &c, &view, &values).await;
+            if let Some(q) = question {
+                one_question(&mut page, c.tr, &id, q, to_check);
+            }
             for pr in problems {
                 let mut r = tongban_app::Refusal::new(tongban_app::RefusalKind::Invalid, pr.code);
                 r.args = pr.args;
                 let text = message(c.tr, &r);
-                if let Some(f) = page.fields.iter_mut().find(|f| f.name == pr.key) {
-                    f.error = Some(text);
+                match page.fields.iter_mut().find(|f| f.name == pr.key) {
+                    Some(f) => f.error = Some(text),
+                    // A problem with an answer on another page (saving for later checks
+                    // every answer given): name the question so it can be found.
+                    None => page.general_error = Some(text),
                 }
             }
             page.show(c, StatusCode::UNPROCESSABLE_ENTITY)
@@ -238,43 +341,15 @@ pub async fn post_material(
     c: Chrome,
     SignedIn(p): SignedIn,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Response {
-    let (mut material, mut file_name, mut bytes) = (String::new(), String::new(), Vec::new());
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let given_name = field.file_name().unwrap_or_default().to_owned();
-                let Ok(data) = field.bytes().await else {
-                    let mb = tongban_domain::upload::MAX_FILE_BYTES / 1024 / 1024;
-                    return super::error_page(
-                        c.clone(),
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        Some(c.tr.ta("err-upload_too_large", &[("mb", mb.to_string())])),
-                    );
-                };
-                match name.as_str() {
-                    "material" => material = String::from_utf8_lossy(&data).into_owned(),
-                    "file" => {
-                        file_name = given_name;
-                        bytes = data.to_vec();
-                    }
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return super::error_page(
-                    c.clone(),
-                    StatusCode::BAD_REQUEST,
-                    Some(c.tr.t("err-form_unreadable")),
-                );
-            }
-        }
-    }
+    let form = match crate::upload_form::read_upload_form(multipart, "file").await {
+        Ok(form) => form,
+        Err(e) => return super::upload_form_error(c, e, tongban_domain::upload::MAX_FILE_BYTES),
+    };
+    let material = form.text("material").to_owned();
     match app
-        .upload_material(&p, &id, &material, &file_name, bytes, false)
+        .upload_material(&p, &id, &material, &form.file_name, form.file, false)
         .await
     {
         Ok(_) => see_other(&format!("/cases/{id}/materials?uploaded=1"), Vec::new()),
@@ -409,12 +484,18 @@ async fn case_page(
     let answers = item
         .as_ref()
         .map(|i| {
+            let total = i.form_fields.len();
             i.form_fields
                 .iter()
-                .filter_map(|f| {
-                    view.answers
-                        .get(&f.key)
-                        .map(|v| (f.label.clone(), v.clone(), f.key.clone()))
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    view.answers.get(&f.key).map(|v| {
+                        (
+                            f.label.clone(),
+                            v.clone(),
+                            change_href(&view.id, i, &f.key, total),
+                        )
+                    })
                 })
                 .collect()
         })
@@ -436,7 +517,18 @@ async fn case_page(
         .as_ref()
         .map(|k| k.due_on)
         .or(view.intake_due)
-        .map(|d| d.format("%Y-%m-%d").to_string());
+        .map(|d| {
+            let day = d.format("%Y-%m-%d").to_string();
+            // Counted into a year whose holiday arrangement is not yet published.
+            let provisional = catalog
+                .as_ref()
+                .is_some_and(|k| !k.calendar.is_published(chrono::Datelike::year(&d)));
+            if provisional {
+                format!("{day}{}", tr.t("case-due-provisional"))
+            } else {
+                day
+            }
+        });
     let timeline = view
         .timeline
         .iter()
@@ -652,6 +744,7 @@ struct CaseRow {
     stage: String,
     due: String,
     light: &'static str,
+    unit: String,
 }
 
 #[derive(Template)]
@@ -662,6 +755,8 @@ struct CasesTemplate {
     notice: Option<String>,
     rows: Vec<CaseRow>,
     empty: String,
+    /// Whether the list spans several units (a head's or supervisor's).
+    show_unit: bool,
 }
 
 fn light_of(c: &CaseRecord, today: &str) -> &'static str {
@@ -705,6 +800,10 @@ async fn case_rows(app: &App, c: &Chrome, cases: Vec<CaseRecord>) -> Vec<CaseRow
             )),
             due: k.due_on.clone().unwrap_or_default(),
             light: light_of(&k, &today),
+            unit: catalog
+                .as_ref()
+                .map(|x| x.unit_name(&k.unit_code).to_owned())
+                .unwrap_or_else(|| k.unit_code.clone()),
         })
         .collect()
 }
@@ -734,6 +833,7 @@ pub async fn my_cases(
                     title,
                     rows,
                     empty,
+                    show_unit: false,
                 },
             )
         }
@@ -741,13 +841,31 @@ pub async fn my_cases(
     }
 }
 
+/// The worklist shows this many cases, most urgent first.
+const WORKLIST_ROWS: i64 = 200;
+
 pub async fn worklist(
     State(app): State<App>,
     c: Chrome,
     StaffSignedIn(p): StaffSignedIn,
 ) -> Response {
-    match app.worklist(&p, 200).await {
+    match app.worklist(&p, WORKLIST_ROWS).await {
         Ok(cases) => {
+            let total = if cases.len() as i64 == WORKLIST_ROWS {
+                app.worklist_count(&p).await.unwrap_or(WORKLIST_ROWS)
+            } else {
+                cases.len() as i64
+            };
+            let notice = (total > WORKLIST_ROWS).then(|| {
+                c.tr.ta(
+                    "worklist-shortened",
+                    &[
+                        ("shown", WORKLIST_ROWS.to_string()),
+                        ("total", total.to_string()),
+                    ],
+                )
+            });
+            let show_unit = cases.iter().any(|k| k.unit_code != cases[0].unit_code);
             let rows = case_rows(&app, &c, cases).await;
             let title = c.tr.t("worklist-title");
             let empty = c.tr.t("worklist-none");
@@ -755,10 +873,11 @@ pub async fn worklist(
                 StatusCode::OK,
                 &CasesTemplate {
                     c: c.titled(&title),
-                    notice: None,
+                    notice,
                     title,
                     rows,
                     empty,
+                    show_unit,
                 },
             )
         }

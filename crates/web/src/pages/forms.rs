@@ -78,6 +78,12 @@ impl Field {
 #[derive(Debug, Clone, Default)]
 pub struct FormPage {
     pub title: String,
+    /// A line above the heading: where in a longer sequence this page is.
+    pub caption: Option<String>,
+    /// A "back" link to the previous page of a sequence.
+    pub back: Option<String>,
+    /// A second submit button (name, label), e.g. "save and come back later".
+    pub secondary: Option<(&'static str, String)>,
     pub lead: Option<String>,
     pub notice: Option<String>,
     pub action: String,

@@ -48,6 +48,25 @@ struct ErrorPage {
     body: String,
 }
 
+/// The page for an upload form that could not be read; `limit` is the route's file limit.
+pub fn upload_form_error(
+    c: Chrome,
+    e: crate::upload_form::UploadFormError,
+    limit: usize,
+) -> Response {
+    match e {
+        crate::upload_form::UploadFormError::TooLarge => {
+            let mb = (limit / 1024 / 1024).to_string();
+            let detail = c.tr.ta("err-upload_too_large", &[("mb", mb)]);
+            error_page(c, StatusCode::PAYLOAD_TOO_LARGE, Some(detail))
+        }
+        crate::upload_form::UploadFormError::Unreadable => {
+            let detail = c.tr.t("err-form_unreadable");
+            error_page(c, StatusCode::BAD_REQUEST, Some(detail))
+        }
+    }
+}
+
 /// The page for an error, in the visitor's language.
 pub fn error_page(c: Chrome, status: StatusCode, detail: Option<String>) -> Response {
     let tr = c.tr;

@@ -1054,48 +1054,20 @@ pub async fn post_consent(
     State(app): State<App>,
     c: Chrome,
     SignedIn(p): SignedIn,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Response {
-    let (mut phone, mut item, mut method, mut code, mut scan) = (
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        Vec::new(),
+    let form = match crate::upload_form::read_upload_form(multipart, "scan").await {
+        Ok(form) => form,
+        Err(e) => return super::upload_form_error(c, e, tongban_app::agents::MAX_SCAN_BYTES),
+    };
+    let (phone, item, method, code) = (
+        form.text("phone").to_owned(),
+        form.text("item").to_owned(),
+        form.text("method"),
+        form.text("code").to_owned(),
     );
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let Ok(bytes) = field.bytes().await else {
-                    return super::error_page(
-                        c.clone(),
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        Some(c.tr.ta("err-scan_too_large", &[("mb", "5".into())])),
-                    );
-                };
-                let text = || String::from_utf8_lossy(&bytes).into_owned();
-                match name.as_str() {
-                    "phone" => phone = text(),
-                    "item" => item = text(),
-                    "method" => method = text(),
-                    "code" => code = text(),
-                    "scan" => scan = bytes.to_vec(),
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return super::error_page(
-                    c.clone(),
-                    StatusCode::BAD_REQUEST,
-                    Some(c.tr.t("err-form_unreadable")),
-                );
-            }
-        }
-    }
-    let evidence = match method.as_str() {
-        "paper_scan" => ConsentEvidence::PaperScan { bytes: scan },
+    let evidence = match method {
+        "paper_scan" => ConsentEvidence::PaperScan { bytes: form.file },
         _ => ConsentEvidence::SmsCode { code },
     };
     match app.record_consent(&p.actor, &phone, &item, evidence).await {
