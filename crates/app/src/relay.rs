@@ -2,7 +2,8 @@
 //! delivered in the same transaction that marks the row done, and take the row's id, so they
 //! arrive exactly once however often the relay runs or crashes. Text messages are sent, then
 //! marked: a crash between the two sends one again, which is why the relay marks as soon as
-//! the gateway answers. Failures are retried with growing waits, then kept as dead letters for
+//! the gateway answers, and sends the row's id as the gateway's idempotency key so that the
+//! resend is recognised. Failures are retried with growing waits, then kept as dead letters for
 //! administrators.
 
 use tongban_domain::PhoneNumber;
@@ -115,7 +116,7 @@ impl crate::App {
                     .map_err(|_| "the recipient is not a mobile number".to_owned())?;
                 self.identity
                     .sms
-                    .send(&phone, &text)
+                    .send_once(&phone, &text, &m.id)
                     .await
                     .map_err(|e| e.to_string())?;
                 let result: Result<(), AppError> = async {

@@ -30,6 +30,13 @@ pub enum SmsError {
 pub trait SmsGateway: Send + Sync {
     fn send<'a>(&'a self, to: &'a PhoneNumber, text: &'a str) -> SendFuture<'a>;
 
+    /// Sends a message that may be sent again after a crash between sending and recording it;
+    /// `key` is the same on every attempt, so a gateway that honours it delivers it once.
+    fn send_once<'a>(&'a self, to: &'a PhoneNumber, text: &'a str, key: &'a str) -> SendFuture<'a> {
+        let _ = key;
+        self.send(to, text)
+    }
+
     /// The messages a development sink holds, newest first; `None` for a real gateway.
     fn outbox(&self) -> Option<Vec<SentSms>> {
         None
@@ -101,7 +108,7 @@ impl HttpGateway {
         })
     }
 
-    async fn post(&self, body: Vec<u8>) -> Result<(), SmsError> {
+    async fn post(&self, body: Vec<u8>, key: Option<&str>) -> Result<(), SmsError> {
         let unreachable = |e: &dyn std::fmt::Display| SmsError::Unreachable(e.to_string());
         let host_port = if self.uri.port().is_some() {
             self.authority.clone()
@@ -116,12 +123,16 @@ impl HttpGateway {
             .map_err(|e| unreachable(&e))?;
         tokio::spawn(connection);
         let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(path)
             .header(HOST, &self.authority)
             .header(CONTENT_TYPE, "application/json")
-            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| unreachable(&e))?;
         let response = sender
@@ -139,18 +150,33 @@ impl HttpGateway {
     }
 }
 
+impl HttpGateway {
+    async fn deliver(
+        &self,
+        to: &PhoneNumber,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<(), SmsError> {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "phone": to.as_str(),
+            "text": text,
+        }))
+        .map_err(|e| SmsError::Unreachable(e.to_string()))?;
+        tokio::time::timeout(GATEWAY_TIMEOUT, self.post(body, key))
+            .await
+            .map_err(|_| SmsError::Unreachable("no answer within 10 s".into()))?
+    }
+}
+
+/// Messages carry an `Idempotency-Key` header when they have one (notifications carry their
+/// outbox id), as operators' gateways accept for deduplication.
 impl SmsGateway for HttpGateway {
     fn send<'a>(&'a self, to: &'a PhoneNumber, text: &'a str) -> SendFuture<'a> {
-        Box::pin(async move {
-            let body = serde_json::to_vec(&serde_json::json!({
-                "phone": to.as_str(),
-                "text": text,
-            }))
-            .map_err(|e| SmsError::Unreachable(e.to_string()))?;
-            tokio::time::timeout(GATEWAY_TIMEOUT, self.post(body))
-                .await
-                .map_err(|_| SmsError::Unreachable("no answer within 10 s".into()))?
-        })
+        Box::pin(self.deliver(to, text, None))
+    }
+
+    fn send_once<'a>(&'a self, to: &'a PhoneNumber, text: &'a str, key: &'a str) -> SendFuture<'a> {
+        Box::pin(self.deliver(to, text, Some(key)))
     }
 }
 
@@ -193,7 +219,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let phone = PhoneNumber::parse("13800138000").unwrap_or_else(|e| panic!("{e}"));
         gateway
-            .send(&phone, "验证码 123456")
+            .send_once(&phone, "验证码 123456", "o-key-1")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let request = server.await.unwrap_or_else(|e| panic!("{e}"));
@@ -204,6 +230,7 @@ mod tests {
         );
         assert!(request.contains("\"phone\":\"13800138000\""), "{request}");
         assert!(request.contains("验证码 123456"), "{request}");
+        assert!(request.contains("idempotency-key: o-key-1"), "{request}");
     }
 
     #[tokio::test]
