@@ -668,13 +668,12 @@ impl crate::App {
             Action::Deliver { .. } => ("delivered", true, false),
             Action::Withdraw => ("withdrawn", false, true),
             Action::SendBack { .. } => ("sent_back", false, true),
-            Action::Pass { .. } | Action::Close => ("", false, false),
+            Action::Pass { .. } => ("step_passed", false, false),
+            Action::Close => ("closed", false, false),
         };
-        if !event.is_empty() {
-            let notices = self.notices_for(&c, event, to_applicant, to_unit).await?;
-            self.write_notices(&mut tx, &c, &item, &notices, &detail)
-                .await?;
-        }
+        let notices = self.notices_for(&c, event, to_applicant, to_unit).await?;
+        self.write_notices(&mut tx, &c, &item, &notices, &detail)
+            .await?;
         tx.commit().await?;
         self.case_view(p, id).await
     }
@@ -832,7 +831,8 @@ impl crate::App {
     }
 
     /// Who is told about `event`: the applicant in the app and by SMS (to the filer's phone
-    /// when the applicant has none, e.g. an elderly parent), the handling office in its inbox.
+    /// when the applicant has none, e.g. an elderly parent), the handling office in its inbox,
+    /// and the integration webhook (of every event) when one is configured.
     async fn notices_for(
         &self,
         c: &CaseRecord,
@@ -877,6 +877,14 @@ impl crate::App {
                 event,
                 channel: "inbox",
                 recipient: format!("unit:{}", c.unit_code),
+            });
+        }
+        if self.webhook.is_some() {
+            // Integrations hear of every change, whoever else is told.
+            out.push(Notice {
+                event,
+                channel: "webhook",
+                recipient: "integration".into(),
             });
         }
         Ok(out)

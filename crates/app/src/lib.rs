@@ -10,6 +10,7 @@ mod dataset;
 mod demo;
 mod demo_history;
 mod error;
+mod http_post;
 pub mod identity;
 pub mod materials;
 pub mod people;
@@ -22,6 +23,7 @@ mod snapshot;
 pub mod tokens;
 pub mod track;
 pub mod vault;
+pub mod webhook;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,6 +66,8 @@ pub struct App {
     /// Where uploaded files' bytes live, by content hash (local folder, or an S3-compatible
     /// store); metadata stays in the database.
     pub blobs: Arc<dyn object_store::ObjectStore>,
+    /// The integration endpoint told of every change to a case, if one is configured.
+    pub webhook: Option<Arc<webhook::Webhook>>,
     catalog: Arc<CatalogCache>,
     lookups: Arc<track::LookupLog>,
 }
@@ -92,6 +96,7 @@ impl App {
             clock,
             identity: Arc::new(Identity::ephemeral()),
             blobs: Arc::new(object_store::memory::InMemory::new()),
+            webhook: None,
             catalog: Arc::default(),
             lookups: Arc::default(),
         }
@@ -109,6 +114,13 @@ impl App {
     #[must_use]
     pub fn with_blobs(mut self, blobs: Arc<dyn object_store::ObjectStore>) -> Self {
         self.blobs = blobs;
+        self
+    }
+
+    /// Posts every change to a case to an integration endpoint (default: none).
+    #[must_use]
+    pub fn with_webhook(mut self, webhook: webhook::Webhook) -> Self {
+        self.webhook = Some(Arc::new(webhook));
         self
     }
 

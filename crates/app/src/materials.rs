@@ -4,12 +4,13 @@
 //!
 //! The bytes are written before the record: a failure in between leaves an unreferenced
 //! object (harmless, and the same file uploaded again reuses it), never a record without its
-//! file.
+//! file. Images get a small JPEG thumbnail beside them, re-encoded by us, so pages can show a
+//! preview that is cheap on a weak connection and safe to display inline.
 
 use object_store::ObjectStoreExt;
 use object_store::path::Path as BlobPath;
 use sha2::{Digest, Sha256};
-use tongban_domain::upload::{MAX_CASE_BYTES, check_upload};
+use tongban_domain::upload::{FileKind, MAX_CASE_BYTES, check_upload};
 use tongban_store::MaterialRecord;
 
 use crate::identity::Principal;
@@ -19,6 +20,37 @@ use crate::{AppError, Refusal, RefusalKind};
 /// Where a file's bytes live: by content, so one file stored twice is stored once.
 fn blob_path(sha256: &str) -> BlobPath {
     BlobPath::from(format!("sha256/{}/{}", &sha256[..2], sha256))
+}
+
+/// Thumbnails are at most this many pixels on their longer side: enough to recognise a scan on
+/// a phone, a few kilobytes over a weak rural connection.
+pub const THUMB_EDGE: u32 = 240;
+/// Decoding stops beyond these: a small file may claim an enormous picture.
+const DECODE_MAX_EDGE: u32 = 12_000;
+const DECODE_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+fn thumb_path(sha256: &str) -> BlobPath {
+    BlobPath::from(format!("thumbs/{}/{}.jpg", &sha256[..2], sha256))
+}
+
+/// A small JPEG of an image, or `None` when the bytes do not decode as a picture within the
+/// limits (a scan that is only a header, say): the file is still kept, just not previewed.
+pub fn make_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(DECODE_MAX_EDGE);
+    limits.max_image_height = Some(DECODE_MAX_EDGE);
+    limits.max_alloc = Some(DECODE_MAX_BYTES);
+    reader.limits(limits);
+    let picture = reader.decode().ok()?;
+    let small = picture.thumbnail(THUMB_EDGE, THUMB_EDGE).into_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75)
+        .encode_image(&small)
+        .ok()?;
+    Some(out)
 }
 
 /// A file name as shown and offered for download: no folders, no control characters.
@@ -81,6 +113,20 @@ impl crate::App {
         }
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len() as i64;
+        let bytes = hyper::body::Bytes::from(bytes);
+        if matches!(kind, FileKind::Jpeg | FileKind::Png) {
+            let source = bytes.clone();
+            let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&source))
+                .await
+                .ok()
+                .flatten();
+            if let Some(thumb) = thumb {
+                self.blobs
+                    .put(&thumb_path(&sha256), thumb.into())
+                    .await
+                    .map_err(|e| AppError::Internal(format!("storing a thumbnail: {e}")))?;
+            }
+        }
         self.blobs
             .put(&blob_path(&sha256), bytes.into())
             .await
@@ -165,6 +211,43 @@ impl crate::App {
         Ok((record, bytes.to_vec()))
     }
 
+    /// The thumbnail of an image of a case, for someone who may see the case.
+    pub async fn material_thumbnail(
+        &self,
+        p: &Principal,
+        case_id: &str,
+        file_id: &str,
+    ) -> Result<Vec<u8>, AppError> {
+        let (c, _, _) = self.visible_case(&p.actor, case_id).await?;
+        let record = self
+            .store
+            .materials_of_case(&self.tenant, &c.id)
+            .await?
+            .into_iter()
+            .find(|m| m.id == file_id)
+            .ok_or_else(|| AppError::hidden("file_not_found"))?;
+        match self.blobs.get(&thumb_path(&record.sha256)).await {
+            Ok(found) => Ok(found
+                .bytes()
+                .await
+                .map_err(|e| AppError::Internal(format!("reading a thumbnail: {e}")))?
+                .to_vec()),
+            Err(object_store::Error::NotFound { .. }) => Err(AppError::hidden("file_not_found")),
+            Err(e) => Err(AppError::Internal(format!("reading a thumbnail: {e}"))),
+        }
+    }
+
+    /// Which of `files` have a thumbnail (the images that decoded).
+    pub async fn with_thumbnails(&self, files: &[MaterialRecord]) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in files.iter().filter(|f| f.media_type.starts_with("image/")) {
+            if self.blobs.head(&thumb_path(&f.sha256)).await.is_ok() {
+                out.push(f.id.clone());
+            }
+        }
+        out
+    }
+
     /// Required materials of the case's item that have no current file.
     pub(crate) async fn missing_materials(
         &self,
@@ -189,6 +272,23 @@ impl crate::App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_get_a_small_jpeg_thumbnail_and_other_bytes_none() {
+        let mut png = Vec::new();
+        let picture = image::RgbImage::from_pixel(1200, 600, image::Rgb([200, 30, 30]));
+        image::DynamicImage::ImageRgb8(picture)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let thumb = make_thumbnail(&png).unwrap_or_default();
+        assert_eq!(&thumb[..3], b"\xFF\xD8\xFF", "a JPEG");
+        let decoded = image::load_from_memory(&thumb).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (THUMB_EDGE, THUMB_EDGE / 2)
+        );
+        assert_eq!(make_thumbnail(b"\xFF\xD8\xFF\xE0 only a header"), None);
+    }
 
     #[test]
     fn file_names_lose_folders_and_characters_that_break_headers() {

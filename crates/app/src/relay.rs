@@ -3,7 +3,7 @@
 //! arrive exactly once however often the relay runs or crashes. Text messages are sent, then
 //! marked: a crash between the two sends one again, which is why the relay marks as soon as
 //! the gateway answers, and sends the row's id as the gateway's idempotency key so that the
-//! resend is recognised. Failures are retried with growing waits, then kept as dead letters for
+//! resend is recognised. Webhooks are delivered the same way, signed. Failures are retried with growing waits, then kept as dead letters for
 //! administrators.
 
 use tongban_domain::PhoneNumber;
@@ -79,6 +79,19 @@ impl crate::App {
         Ok(report)
     }
 
+    async fn mark_delivered(&self, m: &OutboxRecord, now: i64) -> Result<(), String> {
+        let result: Result<(), AppError> = async {
+            let mut tx = self.store.begin().await?;
+            self.store
+                .mark_outbox_delivered(&mut tx, &m.tenant, &m.id, now)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        result.map_err(|e| e.to_string())
+    }
+
     /// One delivery; `Err` carries why it failed, for the retry record.
     async fn deliver(&self, m: &OutboxRecord) -> Result<(), String> {
         let now = self.now_ms();
@@ -119,16 +132,23 @@ impl crate::App {
                     .send_once(&phone, &text, &m.id)
                     .await
                     .map_err(|e| e.to_string())?;
-                let result: Result<(), AppError> = async {
-                    let mut tx = self.store.begin().await?;
-                    self.store
-                        .mark_outbox_delivered(&mut tx, &m.tenant, &m.id, now)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-                .await;
-                result.map_err(|e| e.to_string())
+                self.mark_delivered(m, now).await
+            }
+            "webhook" => {
+                let hook = self
+                    .webhook
+                    .as_ref()
+                    .ok_or_else(|| "no webhook is configured".to_owned())?;
+                let body = serde_json::to_vec(&serde_json::json!({
+                    "id": m.id,
+                    "event": m.event,
+                    "case_id": m.case_id,
+                    "at": m.created_at,
+                    "case": serde_json::from_str::<serde_json::Value>(&m.payload).unwrap_or_default(),
+                }))
+                .map_err(|e| e.to_string())?;
+                hook.deliver(&m.id, &m.event, body).await?;
+                self.mark_delivered(m, now).await
             }
             other => Err(format!("no `{other}` channel is configured")),
         }

@@ -7,11 +7,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use hyper::{Method, Request, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::Uri;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use tongban_domain::PhoneNumber;
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SmsError>> + Send + 'a>>;
@@ -93,13 +90,7 @@ const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HttpGateway {
     pub fn new(url: &str, token: &str) -> Result<Self, SmsError> {
-        let uri: Uri = url.parse().map_err(|_| SmsError::BadUrl(url.to_owned()))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(SmsError::BadUrl(url.to_owned()));
-        }
-        let authority = uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
+        let (uri, authority) = crate::http_post::parse_http_url(url)
             .ok_or_else(|| SmsError::BadUrl(url.to_owned()))?;
         Ok(Self {
             uri,
@@ -109,43 +100,17 @@ impl HttpGateway {
     }
 
     async fn post(&self, body: Vec<u8>, key: Option<&str>) -> Result<(), SmsError> {
-        let unreachable = |e: &dyn std::fmt::Display| SmsError::Unreachable(e.to_string());
-        let host_port = if self.uri.port().is_some() {
-            self.authority.clone()
-        } else {
-            format!("{}:80", self.authority)
-        };
-        let stream = tokio::net::TcpStream::connect(host_port)
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| unreachable(&e))?;
-        tokio::spawn(connection);
-        let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(path)
-            .header(HOST, &self.authority)
-            .header(CONTENT_TYPE, "application/json")
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+        let mut headers = vec![
+            (AUTHORIZATION.as_str(), format!("Bearer {}", self.token)),
+            (CONTENT_TYPE.as_str(), "application/json".to_owned()),
+        ];
         if let Some(key) = key {
-            request = request.header("idempotency-key", key);
+            headers.push(("idempotency-key", key.to_owned()));
         }
-        let request = request
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| unreachable(&e))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let status = response.status();
-        // Read the answer to the end so the gateway sees a clean exchange.
-        let _ = response.into_body().collect().await;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(SmsError::Refused(status.as_u16()))
+        match crate::http_post::post(&self.uri, &self.authority, &headers, body).await {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(SmsError::Refused(status)),
+            Err(e) => Err(SmsError::Unreachable(e)),
         }
     }
 }

@@ -34,6 +34,10 @@ pub struct Config {
     /// The SMS gateway (`http://…`); empty: messages go to the log only.
     pub sms_gateway_url: String,
     pub sms_gateway_token: String,
+    /// An integration endpoint (`http://…`) told of every change to a case; empty: none.
+    pub webhook_url: String,
+    /// The shared secret webhook deliveries are signed with (HMAC-SHA256).
+    pub webhook_secret: String,
     /// Staff roles that must use an authenticator app. Unset: administrator and supervisor
     /// (none with `--demo`, so demo accounts sign in with a password alone).
     pub totp_roles: Option<Vec<String>>,
@@ -57,6 +61,8 @@ impl Default for Config {
             index_key: String::new(),
             sms_gateway_url: String::new(),
             sms_gateway_token: String::new(),
+            webhook_url: String::new(),
+            webhook_secret: String::new(),
             totp_roles: None,
             secure_cookies: true,
             session_idle_minutes: 30,
@@ -66,7 +72,7 @@ impl Default for Config {
 }
 
 /// The keys a `TONGBAN_*` environment variable may set.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 17] = [
     "listen",
     "data_dir",
     "database_url",
@@ -78,6 +84,8 @@ const KEYS: [&str; 15] = [
     "index_key",
     "sms_gateway_url",
     "sms_gateway_token",
+    "webhook_url",
+    "webhook_secret",
     "totp_roles",
     "secure_cookies",
     "session_idle_minutes",
@@ -109,6 +117,7 @@ pub struct Settings {
     pub index_key: String,
     pub sms_gateway_url: String,
     pub sms_gateway_token: String,
+    pub webhook: Option<tongban_app::webhook::Webhook>,
     pub totp_roles: Option<Vec<tongban_domain::Role>>,
     pub secure_cookies: bool,
     pub sessions: tongban_domain::signin::SessionPolicy,
@@ -220,6 +229,17 @@ fn validate(c: Config) -> Result<Settings, String> {
     {
         errors.push(format!("sms_gateway_url: {e}"));
     }
+    let webhook = if c.webhook_url.is_empty() {
+        None
+    } else {
+        match tongban_app::webhook::Webhook::new(&c.webhook_url, &c.webhook_secret) {
+            Ok(hook) => Some(hook),
+            Err(e) => {
+                errors.push(format!("webhook_url: {e}"));
+                None
+            }
+        }
+    };
     if c.data_keys.is_empty() != c.index_key.is_empty() {
         errors.push(
             "data_keys and index_key: set both, or neither (then DATA_DIR/keys.toml is used)"
@@ -239,6 +259,7 @@ fn validate(c: Config) -> Result<Settings, String> {
             index_key: c.index_key,
             sms_gateway_url: c.sms_gateway_url,
             sms_gateway_token: c.sms_gateway_token,
+            webhook,
             totp_roles,
             secure_cookies: c.secure_cookies,
             sessions: tongban_domain::signin::SessionPolicy {

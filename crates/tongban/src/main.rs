@@ -262,14 +262,18 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
         .with_context(|| format!("cannot create the files folder {}", files.display()))?;
     let blobs = object_store::local::LocalFileSystem::new_with_prefix(&files)
         .with_context(|| format!("cannot use {} for uploaded files", files.display()))?;
-    Ok(App::new(
+    let app = App::new(
         store,
         Arc::new(index),
         settings.tenant.clone(),
         Arc::new(SystemClock),
     )
     .with_identity(identity(settings, demo)?)
-    .with_blobs(Arc::new(blobs)))
+    .with_blobs(Arc::new(blobs));
+    Ok(match &settings.webhook {
+        Some(hook) => app.with_webhook(hook.clone()),
+        None => app,
+    })
 }
 
 /// Listens for SIGTERM and SIGINT from the moment it is called, so a signal that arrives

@@ -787,3 +787,127 @@ backend_tests! {
         assert_eq!(refs(&all), refs(&other));
     }
 }
+
+/// A receiver of webhooks: records each request's head and body and answers 200.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+async fn webhook_receiver() -> (std::net::SocketAddr, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let got: Received = std::sync::Arc::default();
+    let keep = std::sync::Arc::clone(&got);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            let (head, body) = loop {
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                data.extend_from_slice(&buf[..n]);
+                let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&data[..end]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + length {
+                    break (head, data[end + 4..end + 4 + length].to_vec());
+                }
+            };
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await;
+            keep.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((head, body));
+        }
+    });
+    (addr, got)
+}
+
+backend_tests! {
+    async fn integrations_hear_of_every_change_by_signed_webhooks_delivered_once(backend: Backend) {
+        const SECRET: &str = "county-exchange-secret";
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let (addr, got) = webhook_receiver().await;
+        let hook = tongban_app::webhook::Webhook::new(&format!("http://{addr}/hooks/tongban"), SECRET).unwrap_or_else(|e| panic!("{e}"));
+        let app = t.app.clone().with_webhook(hook);
+        let me = resident(&t).await;
+        let clerk = staff(&t, "clerk").await;
+        let id = app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &id).await;
+        let reference = app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_case(&clerk, &id, None, &Action::Accept).await.unwrap_or_else(|e| panic!("{e}"));
+        let handler = staff(&t, "spj.handler").await;
+        app.act_on_case(&handler, &id, None, &Action::Pass { note: "材料齐全".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        app.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+        app.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+
+        let rows: Vec<_> = app.store.outbox_of_case(&app.tenant, &id).await.unwrap_or_default().into_iter().filter(|m| m.channel == "webhook").collect();
+        let received = got.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(received.len(), 3, "submitted, accepted and the review passed, each once");
+        assert_eq!(rows.len(), 3);
+        for row in &rows {
+            let key = format!("idempotency-key: {}", row.id.to_lowercase());
+            let (head, body) = received.iter().find(|(h, _)| h.contains(&key)).unwrap_or_else(|| panic!("{} not received", row.id));
+            assert!(head.starts_with("post /hooks/tongban http/1.1"), "{head}");
+            let sig = tongban_app::webhook::signature(SECRET, body);
+            assert!(head.contains(&format!("x-tongban-signature: {sig}")), "the body is signed: {head}");
+            let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            assert_eq!(json["event"], row.event.as_str());
+            assert_eq!(json["case_id"], id.as_str());
+            assert_eq!(json["case"]["reference"], reference.to_string().as_str());
+            assert!(row.delivered_at.is_some());
+        }
+        let events: Vec<_> = rows.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(events, ["submitted", "accepted", "step_passed"]);
+        // Without a webhook configured, nothing is written for one.
+        let plain = t.app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(t.app.save_answers(&me, &plain, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &plain).await;
+        t.app.submit_application(&me, &plain).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!t.app.store.outbox_of_case(&t.app.tenant, &plain).await.unwrap_or_default().iter().any(|m| m.channel == "webhook"));
+    }
+}
+
+backend_tests! {
+    async fn uploaded_photos_are_previewed_as_small_thumbnails_only_to_those_who_may_see_the_case(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let me = resident(&t).await;
+        let id = t.app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        // A real 1600×1200 PNG, as a phone camera's screenshot would be.
+        let png = {
+            let mut out = Vec::new();
+            let picture = image::RgbImage::from_fn(1600, 1200, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+            image::DynamicImage::ImageRgb8(picture).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap_or_else(|e| panic!("{e}"));
+            out
+        };
+        let photo = t.app.upload_material(&me, &id, REQUIRED[1], "身份证.png", png.clone(), true).await.unwrap_or_else(|e| panic!("{e}"));
+        let header_only = t.app.upload_material(&me, &id, REQUIRED[0], "申请书.jpg", JPEG.to_vec(), true).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut browser = t.client();
+        browser.resident_sign_in(DEMO_RESIDENT_PHONE).await;
+        let page = browser.get(&format!("/cases/{id}")).await.text();
+        assert!(page.contains(&format!("/cases/{id}/files/{}/thumb", photo.id)), "the photo is previewed");
+        assert!(!page.contains(&format!("/cases/{id}/files/{}/thumb", header_only.id)), "bytes that do not decode are listed without a preview");
+        let thumb = browser.get(&format!("/cases/{id}/files/{}/thumb", photo.id)).await;
+        assert_eq!(thumb.status, StatusCode::OK);
+        assert_eq!(thumb.header("content-type"), "image/jpeg");
+        assert_eq!(thumb.header("x-content-type-options"), "nosniff");
+        let small = image::load_from_memory(&thumb.body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((small.width(), small.height()), (240, 180));
+        assert!(thumb.body.len() < 20_000, "{} bytes: light enough for a weak connection", thumb.body.len());
+        let mut stranger = t.client();
+        stranger.staff_sign_in("handler", tongban_app::DEMO_PASSWORD).await;
+        assert_eq!(stranger.get(&format!("/cases/{id}/files/{}/thumb", photo.id)).await.status, StatusCode::NOT_FOUND);
+    }
+}

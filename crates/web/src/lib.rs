@@ -87,6 +87,10 @@ pub fn router(app: App) -> Router {
                 ),
         )
         .route("/cases/{id}/files/{file}", get(pages::cases::file))
+        .route(
+            "/cases/{id}/files/{file}/thumb",
+            get(pages::cases::thumbnail),
+        )
         .route("/cases/{id}/submit", post(pages::cases::submit))
         .route("/cases/{id}/act", post(pages::cases::act))
         .route("/cases/{id}/urge", post(pages::cases::urge))

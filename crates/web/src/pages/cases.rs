@@ -392,6 +392,26 @@ pub async fn file(
     }
 }
 
+/// An image's preview: our own re-encoded JPEG, so it may be shown inline.
+pub async fn thumbnail(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path((id, file_id)): Path<(String, String)>,
+) -> Response {
+    match app.material_thumbnail(&p, &id, &file_id).await {
+        Ok(bytes) => (
+            [
+                (CONTENT_TYPE, "image/jpeg"),
+                (CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => app_error(c, e),
+    }
+}
+
 /// The file name for clients that ignore `filename*`: ASCII only.
 fn ascii_fallback(name: &str) -> String {
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
@@ -440,6 +460,8 @@ struct CaseTemplate {
     due: Option<String>,
     answers: Vec<(String, String, String)>,
     files: Vec<MaterialRecord>,
+    /// Ids of the files with a thumbnail.
+    thumbs: Vec<String>,
     timeline: Vec<TimelineRow>,
     applicant_actions: Vec<(&'static str, String)>,
     staff_actions: Vec<(&'static str, String)>,
@@ -501,6 +523,7 @@ async fn case_page(
         })
         .unwrap_or_default();
     let files = app.case_materials(p, id).await.unwrap_or_default();
+    let thumbs = app.with_thumbnails(&files).await;
     let stage_text = if draft {
         tr.t("case-stage-draft")
     } else {
@@ -588,6 +611,7 @@ async fn case_page(
             due,
             answers,
             files,
+            thumbs,
             timeline,
             applicant_actions,
             staff_actions,
