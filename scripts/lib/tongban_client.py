@@ -81,7 +81,7 @@ class Gateway:
 
 
 class Server:
-    def __init__(self, binary, data_dir, gateway_url):
+    def __init__(self, binary, data_dir, gateway_url, env=None):
         self.binary = os.path.abspath(binary)
         self.data_dir = data_dir
         # The server takes TONGBAN_* variables as settings and refuses unknown ones, so it
@@ -89,6 +89,7 @@ class Server:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
         self.env.update(TONGBAN_SMS_GATEWAY_URL=gateway_url,
                         TONGBAN_SMS_GATEWAY_TOKEN="test-gateway", RUST_LOG="warn")
+        self.env.update(env or {})
         self.proc = None
         self.base = None
         self.port = 0

@@ -73,8 +73,10 @@ impl App {
             .ok_or_else(|| AppError::rejected("name_invalid", "name"))?;
         let hash = self.identity.vault.blind_index(PHONE, phone.as_str());
         let now = self.now_ms();
-        let mut tx = self.store.begin().await?;
+        // Read before the transaction: one that waits for a second pooled connection can
+        // starve the pool under load. A registration racing this one trips the unique index.
         let existing = self.store.user_by_phone_hash(&self.tenant, &hash).await?;
+        let mut tx = self.store.begin().await?;
         let id = match existing {
             Some(u) if u.kind == UserKind::Staff => {
                 return Err(AppError::rejected("agent_is_staff", "phone"));

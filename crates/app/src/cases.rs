@@ -611,6 +611,9 @@ impl crate::App {
         refresh_due(&mut c, &process, cal, today, true)?;
         c.version += 1;
         c.updated_at = change_time(now, &c);
+        // Everything read for the change is read before its transaction: a transaction that
+        // waited for a second pooled connection could starve the pool under load.
+        let notices = self.notices_for(&c, "submitted", true, true).await?;
         let mut tx = self.store.begin().await?;
         if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
             return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
@@ -618,7 +621,6 @@ impl crate::App {
         let detail = serde_json::json!({ "reference": reference.to_string() });
         self.record_change(&mut tx, p, &c, "submit", None, &detail)
             .await?;
-        let notices = self.notices_for(&c, "submitted", true, true).await?;
         self.write_notices(&mut tx, &c, &item, &notices, &detail)
             .await?;
         tx.commit().await?;
@@ -651,13 +653,6 @@ impl crate::App {
         c.version += 1;
         c.updated_at = change_time(self.now_ms(), &c);
 
-        let detail = serde_json::to_value(action).unwrap_or_default();
-        let mut tx = self.store.begin().await?;
-        if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
-            return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
-        }
-        self.record_change(&mut tx, p, &c, action.name(), Some(from), &detail)
-            .await?;
         let (event, to_applicant, to_unit) = match action {
             Action::Accept => ("accepted", true, false),
             Action::NotAccept { .. } => ("not_accepted", true, false),
@@ -672,6 +667,13 @@ impl crate::App {
             Action::Close => ("closed", false, false),
         };
         let notices = self.notices_for(&c, event, to_applicant, to_unit).await?;
+        let detail = serde_json::to_value(action).unwrap_or_default();
+        let mut tx = self.store.begin().await?;
+        if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
+            return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
+        }
+        self.record_change(&mut tx, p, &c, action.name(), Some(from), &detail)
+            .await?;
         self.write_notices(&mut tx, &c, &item, &notices, &detail)
             .await?;
         tx.commit().await?;
@@ -695,6 +697,7 @@ impl crate::App {
         c.version += 1;
         c.updated_at = change_time(self.now_ms(), &c);
         let detail = serde_json::json!({ "note": note });
+        let notices = self.notices_for(&c, "urged", false, true).await?;
         let mut tx = self.store.begin().await?;
         if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
             return Err(Refusal::new(RefusalKind::Conflict, "case_changed").into());
@@ -702,7 +705,6 @@ impl crate::App {
         let from = stage_of(&c)?;
         self.record_change(&mut tx, p, &c, "urge", Some(from), &detail)
             .await?;
-        let notices = self.notices_for(&c, "urged", false, true).await?;
         self.write_notices(&mut tx, &c, &item, &notices, &detail)
             .await?;
         tx.commit().await?;
@@ -761,6 +763,7 @@ impl crate::App {
             c.updated_at = change_time(self.now_ms(), &c);
             let detail =
                 serde_json::json!({ "note": "deemed_accepted", "received_on": iso(received) });
+            let notices = self.notices_for(&c, "accepted", true, true).await?;
             let mut tx = self.store.begin().await?;
             if !self.store.update_case(&mut tx, &self.tenant, &c).await? {
                 // Someone acted on it meanwhile: their action stands.
@@ -775,7 +778,6 @@ impl crate::App {
                 &detail,
             )
             .await?;
-            let notices = self.notices_for(&c, "accepted", true, true).await?;
             self.write_notices(&mut tx, &c, &item, &notices, &detail)
                 .await?;
             tx.commit().await?;
@@ -831,7 +833,8 @@ impl crate::App {
     }
 
     /// Who is told about `event`: the applicant in the app and by SMS (to the filer's phone
-    /// when the applicant has none, e.g. an elderly parent), the handling office in its inbox,
+    /// when the applicant has none, e.g. an elderly parent) and by e-mail if they gave an
+    /// address and a relay is configured, the handling office in its inbox,
     /// and the integration webhook (of every event) when one is configured.
     async fn notices_for(
         &self,
@@ -855,13 +858,19 @@ impl crate::App {
                 });
             }
             let mut phone = None;
+            let mut email = None;
             for who in [&c.applicant_id, &c.filed_by] {
-                if let Some(u) = self.store.user(&self.tenant, who).await?
-                    && u.kind == tongban_store::UserKind::Resident
-                    && let Some(p) = self.decrypt_opt(PHONE, u.phone_enc.as_deref())?
-                {
-                    phone = Some(p);
-                    break;
+                let Some(u) = self.store.user(&self.tenant, who).await? else {
+                    continue;
+                };
+                if u.kind != tongban_store::UserKind::Resident {
+                    continue;
+                }
+                if phone.is_none() {
+                    phone = self.decrypt_opt(PHONE, u.phone_enc.as_deref())?;
+                }
+                if email.is_none() && self.mailer.is_some() {
+                    email = self.decrypt_opt(crate::email::EMAIL, u.email_enc.as_deref())?;
                 }
             }
             if let Some(phone) = phone {
@@ -869,6 +878,13 @@ impl crate::App {
                     event,
                     channel: "sms",
                     recipient: phone,
+                });
+            }
+            if let Some(email) = email {
+                out.push(Notice {
+                    event,
+                    channel: "email",
+                    recipient: email,
                 });
             }
         }

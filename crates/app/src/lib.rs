@@ -9,6 +9,7 @@ mod catalog;
 mod dataset;
 mod demo;
 mod demo_history;
+pub mod email;
 mod error;
 mod http_post;
 pub mod identity;
@@ -68,6 +69,8 @@ pub struct App {
     pub blobs: Arc<dyn object_store::ObjectStore>,
     /// The integration endpoint told of every change to a case, if one is configured.
     pub webhook: Option<Arc<webhook::Webhook>>,
+    /// The SMTP relay for e-mail notifications, if one is configured.
+    pub mailer: Option<Arc<email::Mailer>>,
     catalog: Arc<CatalogCache>,
     lookups: Arc<track::LookupLog>,
 }
@@ -97,6 +100,7 @@ impl App {
             identity: Arc::new(Identity::ephemeral()),
             blobs: Arc::new(object_store::memory::InMemory::new()),
             webhook: None,
+            mailer: None,
             catalog: Arc::default(),
             lookups: Arc::default(),
         }
@@ -121,6 +125,13 @@ impl App {
     #[must_use]
     pub fn with_webhook(mut self, webhook: webhook::Webhook) -> Self {
         self.webhook = Some(Arc::new(webhook));
+        self
+    }
+
+    /// Sends notifications by e-mail too, to residents who gave an address (default: no).
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: email::Mailer) -> Self {
+        self.mailer = Some(Arc::new(mailer));
         self
     }
 

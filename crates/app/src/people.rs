@@ -20,6 +20,8 @@ pub struct Profile {
     pub id: String,
     pub name: String,
     pub phone_masked: String,
+    /// The address notifications also go to, as the person gave it (shown only to them).
+    pub email: Option<String>,
     pub id_number_masked: Option<String>,
     pub real_name: bool,
     pub roles: Vec<Role>,
@@ -158,6 +160,7 @@ impl App {
         Ok(Profile {
             name: display_name(&u, &self.identity.vault),
             phone_masked: phone.as_deref().map(mask_phone).unwrap_or_default(),
+            email: self.decrypt_opt(crate::email::EMAIL, u.email_enc.as_deref())?,
             id_number_masked: id_number.as_deref().map(mask_id_number),
             real_name: u.real_name_at.is_some(),
             roles: roles_of(&u),

@@ -57,6 +57,7 @@ impl crate::App {
                     phone_enc: under_current_key(vault, PHONE, &old.phone_enc)?,
                     id_number_enc: under_current_key(vault, ID_NUMBER, &old.id_number_enc)?,
                     totp_secret_enc: under_current_key(vault, TOTP_SECRET, &old.totp_secret_enc)?,
+                    email_enc: under_current_key(vault, crate::email::EMAIL, &old.email_enc)?,
                     ..old.clone()
                 };
                 if new == *old {

@@ -134,6 +134,18 @@ impl crate::App {
                     .map_err(|e| e.to_string())?;
                 self.mark_delivered(m, now).await
             }
+            "email" => {
+                let mailer = self
+                    .mailer
+                    .as_ref()
+                    .ok_or_else(|| "no SMTP relay is configured".to_owned())?;
+                let payload: serde_json::Value =
+                    serde_json::from_str(&m.payload).unwrap_or_default();
+                let (subject, body) = crate::email::email_text(&m.event, &payload)
+                    .ok_or_else(|| format!("no e-mail for event `{}`", m.event))?;
+                mailer.send(&m.recipient, &subject, &body, &m.id).await?;
+                self.mark_delivered(m, now).await
+            }
             "webhook" => {
                 let hook = self
                     .webhook

@@ -12,6 +12,7 @@ mod search_log;
 mod sessions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -77,6 +78,10 @@ pub fn redact(url: &str) -> String {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers queue here, in the process, rather than in
+    /// SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and turns
+    /// contention into long stalls.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -115,7 +120,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Connect(redact(&url), e.to_string()))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -147,26 +156,36 @@ impl Store {
     /// Starts a transaction for a use case. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a transaction that reads and then writes could otherwise fail to
     /// upgrade its lock when another writer went first.
+    ///
+    /// On SQLite the process's writers take turns before they take a pooled connection, so a
+    /// writer waiting its turn holds no connection.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        let (tx, turn) = match self.backend {
+            Backend::Sqlite => {
+                let turn = Arc::clone(&self.writer).lock_owned().await;
+                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
+            }
+            Backend::Postgres => (self.pool.begin().await?, None),
         };
-        Ok(Tx(tx))
+        Ok(Tx { tx, _turn: turn })
     }
 }
 
 /// One use case's transaction: everything written through it lands together or not at all.
-pub struct Tx(Transaction<'static, Any>);
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    /// Declared after `tx`, so a dropped transaction rolls back before the turn passes on.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await?;
+        self.tx.commit().await?;
         Ok(())
     }
 
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.0
+        &mut self.tx
     }
 }
 

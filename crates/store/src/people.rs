@@ -15,6 +15,8 @@ pub struct UserRecord {
     pub display_name: String,
     pub phone_enc: Option<String>,
     pub phone_hash: Option<String>,
+    /// An e-mail address for notifications, encrypted; none unless the person gave one.
+    pub email_enc: Option<String>,
     pub id_number_enc: Option<String>,
     pub id_number_hash: Option<String>,
     pub real_name_at: Option<i64>,
@@ -43,6 +45,7 @@ pub struct EncryptedFields {
     pub phone_enc: Option<String>,
     pub id_number_enc: Option<String>,
     pub totp_secret_enc: Option<String>,
+    pub email_enc: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,7 +64,7 @@ impl UserKind {
     }
 }
 
-const USER_COLUMNS: &str = "id, kind, username, display_name, phone_enc, phone_hash, id_number_enc, \
+const USER_COLUMNS: &str = "id, kind, username, display_name, phone_enc, phone_hash, email_enc, id_number_enc, \
      id_number_hash, real_name_at, password_hash, totp_secret_enc, totp_confirmed_at, totp_last_step, \
      unit_code, division_code, roles, failed_logins, locked_until, disabled, created_by, created_at";
 
@@ -79,6 +82,7 @@ fn user_from_row(r: &AnyRow) -> Result<UserRecord, StoreError> {
         display_name: r.try_get("display_name")?,
         phone_enc: r.try_get("phone_enc")?,
         phone_hash: r.try_get("phone_hash")?,
+        email_enc: r.try_get("email_enc")?,
         id_number_enc: r.try_get("id_number_enc")?,
         id_number_hash: r.try_get("id_number_hash")?,
         real_name_at: r.try_get("real_name_at")?,
@@ -146,8 +150,8 @@ impl Store {
             "INSERT INTO users (tenant, id, kind, username, display_name, phone_enc, phone_hash, \
              id_number_enc, id_number_hash, real_name_at, password_hash, totp_secret_enc, unit_code, \
              division_code, roles, failed_logins, locked_until, disabled, created_by, created_at, updated_at, \
-             totp_confirmed_at, totp_last_step) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)",
+             totp_confirmed_at, totp_last_step, email_enc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23)",
         )
         .bind(tenant.as_str())
         .bind(&u.id)
@@ -171,6 +175,7 @@ impl Store {
         .bind(u.created_at)
         .bind(u.totp_confirmed_at)
         .bind(u.totp_last_step)
+        .bind(&u.email_enc)
         .execute(tx.conn())
         .await?;
         Ok(())
@@ -189,7 +194,7 @@ impl Store {
              id_number_enc = $7, id_number_hash = $8, real_name_at = $9, password_hash = $10, \
              totp_secret_enc = $11, unit_code = $12, division_code = $13, roles = $14, \
              failed_logins = $15, locked_until = $16, disabled = $17, updated_at = $18, \
-             totp_confirmed_at = $19, totp_last_step = $20 \
+             totp_confirmed_at = $19, totp_last_step = $20, email_enc = $21 \
              WHERE tenant = $1 AND id = $2",
         )
         .bind(tenant.as_str())
@@ -212,6 +217,7 @@ impl Store {
         .bind(now_ms)
         .bind(u.totp_confirmed_at)
         .bind(u.totp_last_step)
+        .bind(&u.email_enc)
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
@@ -337,7 +343,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<EncryptedFields>, StoreError> {
         let rows = sqlx::query(
-            "SELECT tenant, id, phone_enc, id_number_enc, totp_secret_enc FROM users \
+            "SELECT tenant, id, phone_enc, id_number_enc, totp_secret_enc, email_enc FROM users \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after_id)
@@ -352,6 +358,7 @@ impl Store {
                     phone_enc: r.try_get("phone_enc")?,
                     id_number_enc: r.try_get("id_number_enc")?,
                     totp_secret_enc: r.try_get("totp_secret_enc")?,
+                    email_enc: r.try_get("email_enc")?,
                 })
             })
             .collect()
@@ -366,10 +373,11 @@ impl Store {
         new: &EncryptedFields,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE users SET phone_enc = $3, id_number_enc = $4, totp_secret_enc = $5 \
+            "UPDATE users SET phone_enc = $3, id_number_enc = $4, totp_secret_enc = $5, \
+             email_enc = $9 \
              WHERE tenant = $1 AND id = $2 \
              AND COALESCE(phone_enc, '') = $6 AND COALESCE(id_number_enc, '') = $7 \
-             AND COALESCE(totp_secret_enc, '') = $8",
+             AND COALESCE(totp_secret_enc, '') = $8 AND COALESCE(email_enc, '') = $10",
         )
         .bind(&old.tenant)
         .bind(&old.id)
@@ -379,6 +387,8 @@ impl Store {
         .bind(old.phone_enc.as_deref().unwrap_or(""))
         .bind(old.id_number_enc.as_deref().unwrap_or(""))
         .bind(old.totp_secret_enc.as_deref().unwrap_or(""))
+        .bind(&new.email_enc)
+        .bind(old.email_enc.as_deref().unwrap_or(""))
         .execute(tx.conn())
         .await?;
         Ok(done.rows_affected() == 1)

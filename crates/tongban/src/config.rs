@@ -38,6 +38,11 @@ pub struct Config {
     pub webhook_url: String,
     /// The shared secret webhook deliveries are signed with (HMAC-SHA256).
     pub webhook_secret: String,
+    /// An SMTP relay (`smtp://[user:password@]host[:port]`) for e-mail notifications; empty:
+    /// no e-mail.
+    pub smtp_url: String,
+    /// The sender of notification e-mail, e.g. `清河通办 <noreply@qinghe.gov.cn>`.
+    pub mail_from: String,
     /// Staff roles that must use an authenticator app. Unset: administrator and supervisor
     /// (none with `--demo`, so demo accounts sign in with a password alone).
     pub totp_roles: Option<Vec<String>>,
@@ -63,6 +68,8 @@ impl Default for Config {
             sms_gateway_token: String::new(),
             webhook_url: String::new(),
             webhook_secret: String::new(),
+            smtp_url: String::new(),
+            mail_from: String::new(),
             totp_roles: None,
             secure_cookies: true,
             session_idle_minutes: 30,
@@ -72,7 +79,7 @@ impl Default for Config {
 }
 
 /// The keys a `TONGBAN_*` environment variable may set.
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 19] = [
     "listen",
     "data_dir",
     "database_url",
@@ -86,6 +93,8 @@ const KEYS: [&str; 17] = [
     "sms_gateway_token",
     "webhook_url",
     "webhook_secret",
+    "smtp_url",
+    "mail_from",
     "totp_roles",
     "secure_cookies",
     "session_idle_minutes",
@@ -118,6 +127,7 @@ pub struct Settings {
     pub sms_gateway_url: String,
     pub sms_gateway_token: String,
     pub webhook: Option<tongban_app::webhook::Webhook>,
+    pub mailer: Option<tongban_app::email::Mailer>,
     pub totp_roles: Option<Vec<tongban_domain::Role>>,
     pub secure_cookies: bool,
     pub sessions: tongban_domain::signin::SessionPolicy,
@@ -240,6 +250,17 @@ fn validate(c: Config) -> Result<Settings, String> {
             }
         }
     };
+    let mailer = if c.smtp_url.is_empty() {
+        None
+    } else {
+        match tongban_app::email::Mailer::new(&c.smtp_url, &c.mail_from) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.push(e.to_string());
+                None
+            }
+        }
+    };
     if c.data_keys.is_empty() != c.index_key.is_empty() {
         errors.push(
             "data_keys and index_key: set both, or neither (then DATA_DIR/keys.toml is used)"
@@ -260,6 +281,7 @@ fn validate(c: Config) -> Result<Settings, String> {
             sms_gateway_url: c.sms_gateway_url,
             sms_gateway_token: c.sms_gateway_token,
             webhook,
+            mailer,
             totp_roles,
             secure_cookies: c.secure_cookies,
             sessions: tongban_domain::signin::SessionPolicy {

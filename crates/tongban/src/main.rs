@@ -270,8 +270,12 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
     )
     .with_identity(identity(settings, demo)?)
     .with_blobs(Arc::new(blobs));
-    Ok(match &settings.webhook {
+    let app = match &settings.webhook {
         Some(hook) => app.with_webhook(hook.clone()),
+        None => app,
+    };
+    Ok(match &settings.mailer {
+        Some(mailer) => app.with_mailer(mailer.clone()),
         None => app,
     })
 }

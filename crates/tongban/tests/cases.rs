@@ -911,3 +911,113 @@ backend_tests! {
         assert_eq!(stranger.get(&format!("/cases/{id}/files/{}/thumb", photo.id)).await.status, StatusCode::NOT_FOUND);
     }
 }
+
+/// An SMTP relay that accepts every message and keeps its text.
+async fn smtp_sink() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let mail: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+    let keep = std::sync::Arc::clone(&mail);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let keep = std::sync::Arc::clone(&keep);
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 relay.test ESMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(text) = data.as_mut() {
+                        if line == "." {
+                            keep.lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(std::mem::take(text));
+                            data = None;
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            text.push_str(&line);
+                            text.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 relay.test\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = write.write_all(answer).await;
+                }
+            });
+        }
+    });
+    (addr, mail)
+}
+
+backend_tests! {
+    async fn a_resident_who_gives_an_email_address_gets_every_notice_by_mail_too(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let (addr, mail) = smtp_sink().await;
+        let mailer = tongban_app::email::Mailer::new(&format!("smtp://{addr}"), "清河通办 <noreply@qinghe.gov.cn>").unwrap_or_else(|e| panic!("{e}"));
+        let app = t.app.clone().with_mailer(mailer);
+        let me = resident(&t).await;
+
+        // The address is checked, kept encrypted, shown to its owner, and audited.
+        let mut browser = t.client();
+        browser.resident_sign_in(DEMO_RESIDENT_PHONE).await;
+        let r = browser.post("/me/email", &[("email", "li.ming@")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("email-error") && r.text().contains("li.ming@"), "{}", r.text());
+        let r = browser.post("/me/email", &[("email", " li.ming@qq.com ")]).await;
+        assert_eq!(r.header("location"), "/me?done=email-set");
+        assert!(browser.get("/me").await.text().contains("value=\"li.ming@qq.com\""));
+        let stored = app.store.user(&app.tenant, me.user_id()).await.ok().flatten().and_then(|u| u.email_enc).unwrap_or_default();
+        assert!(!stored.is_empty() && !stored.contains("li.ming"), "encrypted at rest");
+
+        let id = app.start_application(&me, ITEM, None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(app.save_answers(&me, &id, &complete_answers(), false).await, Ok(Ok(_))));
+        upload_required(&t, &me, &id).await;
+        let reference = app.submit_application(&me, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        app.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+        app.relay_outbox(100).await.unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<_> = app.store.outbox_of_case(&app.tenant, &id).await.unwrap_or_default().into_iter().filter(|m| m.channel == "email").collect();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].delivered_at.is_some() && rows[0].recipient == "li.ming@qq.com");
+        let sent = mail.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(sent.len(), 1, "delivered once");
+        let message = &sent[0];
+        assert!(message.contains(&format!("Message-ID: <{}@qinghe.gov.cn>", rows[0].id)), "{message}");
+        assert!(message.contains("To: li.ming@qq.com"), "{message}");
+        assert!(message.contains("Subject: =?utf-8?"), "a Chinese subject, encoded: {message}");
+        // The body (quoted-printable or base64) carries the reference in both languages.
+        let flat = message.replace("=\n", "");
+        assert!(flat.contains(&reference.to_string()) || message.contains("base64"), "{message}");
+
+        // Removing the address stops the mail.
+        let r = browser.post("/me/email", &[("email", "")]).await;
+        assert_eq!(r.header("location"), "/me?done=email-removed");
+        let clerk = staff(&t, "clerk").await;
+        app.act_on_case(&clerk, &id, None, &Action::Accept).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(app.store.outbox_of_case(&app.tenant, &id).await.unwrap_or_default().iter().filter(|m| m.channel == "email").count(), 1);
+        let audit = app.store.audit_entries(&app.tenant, &tongban_app::AuditFilter { action_prefix: Some("person.email".into()), ..Default::default() }, 10).await.unwrap_or_default();
+        assert_eq!(audit.len(), 2, "setting and removing are audited");
+    }
+}

@@ -320,6 +320,12 @@ backend_tests! {
             family: Vec::new(),
         };
 
+        // The demo resident's notification e-mail is personal data too.
+        let hash = t.app.identity.vault.blind_index("phone", DEMO_RESIDENT_PHONE);
+        let resident_id = t.app.store.user_by_phone_hash(&t.app.tenant, &hash).await.ok().flatten().map(|u| u.id).unwrap_or_default();
+        let resident = t.app.principal_of(&resident_id).await.unwrap_or_else(|e| panic!("{e}"));
+        t.app.set_notification_email(&resident, "li.ming@qq.com").await.unwrap_or_else(|e| panic!("{e}"));
+
         let rotated = with_keys(&[new_key.clone(), old_keys[0].clone()]);
         let report = rotated.reencrypt_personal_data().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.key_id, 2);
@@ -334,6 +340,8 @@ backend_tests! {
         let person = new_only.find_person(&supervisor, DEMO_RESIDENT_PHONE).await.unwrap_or_else(|e| panic!("{e}"));
         let phone = new_only.reveal(&supervisor, &person.id, tongban_app::people::PersonalField::Phone).await;
         assert_eq!(phone.ok().as_deref(), Some(DEMO_RESIDENT_PHONE));
+        let profile = new_only.profile(&resident).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(profile.email.as_deref(), Some("li.ming@qq.com"), "the e-mail was re-encrypted too");
         assert!(matches!(
             t.app.reveal(&supervisor, &person.id, tongban_app::people::PersonalField::Phone).await,
             Err(AppError::Vault(_))

@@ -15,6 +15,7 @@ fn resident(id: &str, phone_hash: &str) -> UserRecord {
         display_name: String::new(),
         phone_enc: Some(format!("v1.enc-{id}")),
         phone_hash: Some(phone_hash.into()),
+        email_enc: None,
         id_number_enc: None,
         id_number_hash: None,
         real_name_at: None,

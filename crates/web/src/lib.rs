@@ -64,6 +64,7 @@ pub fn router(app: App) -> Router {
             post(pages::account::sign_out_everywhere),
         )
         .route("/me", get(pages::account::me))
+        .route("/me/email", post(pages::account::post_email))
         .route("/me/cases", get(pages::cases::my_cases))
         .route("/items/{code}/apply", post(pages::cases::start))
         .route("/cases/{id}", get(pages::cases::case))

@@ -549,3 +549,13 @@ err-calendar_invalid = The calendar has a problem and nothing was saved: { $deta
 scope-cases-read = Read applications
 scope-cases-write = Apply for and handle applications
 err-case_action_unknown = No such action.
+
+# Notifications by e-mail
+notify-title = How we tell you
+notify-lead = We tell you about your cases in the app and by text message. You can also give an e-mail address to get the same messages by e-mail.
+field-email = E-mail (optional)
+notify-email-hint = For example liming@qq.com. Leave it empty for no e-mail.
+notify-save = Save e-mail address
+done-email-set = Saved. Messages about your cases will also go to this address.
+done-email-removed = E-mail address removed; no more e-mail messages.
+err-email_invalid = Enter a real e-mail address, for example liming@qq.com.

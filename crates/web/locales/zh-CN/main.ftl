@@ -531,3 +531,13 @@ err-calendar_invalid = 日历有误，什么都没有保存：{ $detail }
 scope-cases-read = 查看办件
 scope-cases-write = 申请和办理办件
 err-case_action_unknown = 没有这个操作。
+
+# Notifications by e-mail
+notify-title = 通知方式
+notify-lead = 办件进度会通过站内消息和短信告诉您。您也可以留一个邮箱，同样的通知会再发一份到邮箱。
+field-email = 电子邮箱（选填）
+notify-email-hint = 例如 liming@qq.com。不需要邮件通知就留空。
+notify-save = 保存通知邮箱
+done-email-set = 已保存。以后的办件通知也会发到这个邮箱。
+done-email-removed = 已删除邮箱，不再发送邮件通知。
+err-email_invalid = 请填写正确的邮箱地址，例如 liming@qq.com。

@@ -363,6 +363,41 @@ pub async fn me(
 }
 
 #[derive(Debug, Deserialize, Default)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// A resident sets or removes the e-mail address notifications also go to.
+pub async fn post_email(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Form(f): Form<EmailForm>,
+) -> Response {
+    match app.set_notification_email(&p, &f.email).await {
+        Ok(Some(_)) => see_other("/me?done=email-set", Vec::new()),
+        Ok(None) => see_other("/me?done=email-removed", Vec::new()),
+        Err(AppError::Refused(r)) if r.field.is_some() => {
+            let tr = c.tr;
+            let mut page =
+                super::forms::FormPage::new(tr.t("notify-title"), "/me/email", tr.t("notify-save"));
+            page.lead = Some(tr.t("notify-lead"));
+            let mut field = super::forms::Field::new("email", tr.t("field-email"), "email")
+                .value(f.email.clone())
+                .hint(tr.t("notify-email-hint"))
+                .auto("email");
+            field.maxlength = Some(254);
+            page.fields = vec![field];
+            page.fail(tr, &r);
+            let status = crate::error::status_of(r.kind);
+            page.show(c, status)
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
 pub struct RealNameForm {
     #[serde(default)]
     name: String,
