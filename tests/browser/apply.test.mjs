@@ -80,6 +80,13 @@ async function residentPage(options, fn) {
   return withPage({ ...options, storageState: residentState }, fn);
 }
 
+async function staffSignIn(page, username) {
+  await page.goto(url('/staff/sign-in'));
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(PASSWORD);
+  await clickAndWait(page, page.getByRole('button', { name: '登录' }));
+}
+
 async function applyWithUpload(page, { axe }) {
   await page.goto(url(`/items/${ITEM}`));
   await clickAndWait(page, page.getByRole('button', { name: '在线申请' }));
@@ -147,13 +154,10 @@ async function applyWithUpload(page, { axe }) {
   return { caseUrl, reference };
 }
 
-test('a resident applies with an upload (JavaScript on) and the window accepts it from the worklist', { timeout: TEST_TIMEOUT }, async () => {
+test('a resident applies with an upload (JavaScript on); the window accepts it and the handler grants it from their worklists', { timeout: TEST_TIMEOUT }, async () => {
   const { caseUrl, reference } = await residentPage({}, (page) => applyWithUpload(page, { axe: true }));
   await withPage({}, async (page) => {
-    await page.goto(url('/staff/sign-in'));
-    await page.locator('#username').fill('clerk');
-    await page.locator('#password').fill(PASSWORD);
-    await clickAndWait(page, page.getByRole('button', { name: '登录' }));
+    await staffSignIn(page, 'clerk');
     await page.goto(url('/staff/worklist'));
     await noAxeViolations(page, 'the worklist');
     await clickAndWait(page, page.getByRole('link', { name: reference }));
@@ -161,6 +165,18 @@ test('a resident applies with an upload (JavaScript on) and the window accepts i
     await clickAndWait(page, page.getByRole('button', { name: '受理', exact: true }));
     assert.match(await page.locator('dl.summary').first().innerText(), /办理中/);
     assert.match(await page.locator('ol.timeline').innerText(), /受理/);
+  });
+  // The approvals handler finds it in their own worklist, reviews it and grants it.
+  await withPage({}, async (page) => {
+    await staffSignIn(page, 'spj.handler');
+    await page.goto(url('/staff/worklist'));
+    await clickAndWait(page, page.getByRole('link', { name: reference }));
+    await clickAndWait(page, page.getByRole('button', { name: '审查通过', exact: true }));
+    await clickAndWait(page, page.getByRole('button', { name: '准予许可', exact: true }));
+    assert.match(await page.locator('ol.timeline').innerText(), /准予许可/);
+    if (!/送达结果/.test(await page.locator('main').innerText())) {
+      assert.fail('after the decision the result is to be delivered');
+    }
   });
 });
 

@@ -3,6 +3,7 @@
 
 pub mod agents;
 mod audit;
+pub mod blobs;
 pub mod calendar;
 pub mod cases;
 mod catalog;

@@ -276,6 +276,23 @@ impl TestApp {
         Some(t)
     }
 
+    /// The signed-in principal of the demo resident (or anyone) with this mobile number.
+    pub async fn principal_by_phone(&self, phone: &str) -> tongban_app::Principal {
+        let hash = self.app.identity.vault.blind_index("phone", phone);
+        let user = self
+            .app
+            .store
+            .user_by_phone_hash(&self.app.tenant, &hash)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no one with the number {phone}"));
+        self.app
+            .principal_of(&user.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     pub fn client(&self) -> Client<'_> {
         Client {
             app: self,

@@ -43,6 +43,12 @@ pub struct Config {
     pub smtp_url: String,
     /// The sender of notification e-mail, e.g. `清河通办 <noreply@qinghe.gov.cn>`.
     pub mail_from: String,
+    /// An S3-compatible store for uploaded files (`http://host:port`); empty: DATA_DIR/files.
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
     /// Staff roles that must use an authenticator app. Unset: administrator and supervisor
     /// (none with `--demo`, so demo accounts sign in with a password alone).
     pub totp_roles: Option<Vec<String>>,
@@ -70,6 +76,11 @@ impl Default for Config {
             webhook_secret: String::new(),
             smtp_url: String::new(),
             mail_from: String::new(),
+            s3_endpoint: String::new(),
+            s3_bucket: String::new(),
+            s3_region: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: String::new(),
             totp_roles: None,
             secure_cookies: true,
             session_idle_minutes: 30,
@@ -79,7 +90,7 @@ impl Default for Config {
 }
 
 /// The keys a `TONGBAN_*` environment variable may set.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 24] = [
     "listen",
     "data_dir",
     "database_url",
@@ -95,6 +106,11 @@ const KEYS: [&str; 19] = [
     "webhook_secret",
     "smtp_url",
     "mail_from",
+    "s3_endpoint",
+    "s3_bucket",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
     "totp_roles",
     "secure_cookies",
     "session_idle_minutes",
@@ -128,6 +144,8 @@ pub struct Settings {
     pub sms_gateway_token: String,
     pub webhook: Option<tongban_app::webhook::Webhook>,
     pub mailer: Option<tongban_app::email::Mailer>,
+    /// The S3-compatible store for uploaded files, if configured (else DATA_DIR/files).
+    pub s3: Option<tongban_app::blobs::S3Settings>,
     pub totp_roles: Option<Vec<tongban_domain::Role>>,
     pub secure_cookies: bool,
     pub sessions: tongban_domain::signin::SessionPolicy,
@@ -261,6 +279,24 @@ fn validate(c: Config) -> Result<Settings, String> {
             }
         }
     };
+    let s3 = if c.s3_endpoint.is_empty() && c.s3_bucket.is_empty() {
+        None
+    } else {
+        let s3 = tongban_app::blobs::S3Settings {
+            endpoint: c.s3_endpoint.clone(),
+            bucket: c.s3_bucket.clone(),
+            region: c.s3_region.clone(),
+            access_key_id: c.s3_access_key_id.clone(),
+            secret_access_key: c.s3_secret_access_key.clone(),
+        };
+        match tongban_app::blobs::s3_store(&s3) {
+            Ok(_) => Some(s3),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        }
+    };
     if c.data_keys.is_empty() != c.index_key.is_empty() {
         errors.push(
             "data_keys and index_key: set both, or neither (then DATA_DIR/keys.toml is used)"
@@ -282,6 +318,7 @@ fn validate(c: Config) -> Result<Settings, String> {
             sms_gateway_token: c.sms_gateway_token,
             webhook,
             mailer,
+            s3,
             totp_roles,
             secure_cookies: c.secure_cookies,
             sessions: tongban_domain::signin::SessionPolicy {

@@ -257,11 +257,19 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
     let store = Store::connect(&settings.database_url, settings.max_connections).await?;
     store.migrate().await?;
     let index = SearchIndex::open_in_dir(&settings.index_dir())?;
-    let files = settings.data_dir.join("files");
-    std::fs::create_dir_all(&files)
-        .with_context(|| format!("cannot create the files folder {}", files.display()))?;
-    let blobs = object_store::local::LocalFileSystem::new_with_prefix(&files)
-        .with_context(|| format!("cannot use {} for uploaded files", files.display()))?;
+    let blobs: Arc<dyn object_store::ObjectStore> = match &settings.s3 {
+        Some(s3) => tongban_app::blobs::s3_store(s3).map_err(anyhow::Error::msg)?,
+        None => {
+            let files = settings.data_dir.join("files");
+            std::fs::create_dir_all(&files)
+                .with_context(|| format!("cannot create the files folder {}", files.display()))?;
+            Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(&files).with_context(
+                    || format!("cannot use {} for uploaded files", files.display()),
+                )?,
+            )
+        }
+    };
     let app = App::new(
         store,
         Arc::new(index),
@@ -269,7 +277,7 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
         Arc::new(SystemClock),
     )
     .with_identity(identity(settings, demo)?)
-    .with_blobs(Arc::new(blobs));
+    .with_blobs(blobs);
     let app = match &settings.webhook {
         Some(hook) => app.with_webhook(hook.clone()),
         None => app,

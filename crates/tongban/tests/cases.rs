@@ -31,23 +31,7 @@ async fn staff(t: &TestApp, username: &str) -> Principal {
 }
 
 async fn resident(t: &TestApp) -> Principal {
-    let hash = t
-        .app
-        .identity
-        .vault
-        .blind_index("phone", DEMO_RESIDENT_PHONE);
-    let u = t
-        .app
-        .store
-        .user_by_phone_hash(&t.app.tenant, &hash)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("no demo resident"));
-    t.app
-        .principal_of(&u.id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    t.principal_by_phone(DEMO_RESIDENT_PHONE).await
 }
 
 fn answers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
