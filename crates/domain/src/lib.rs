@@ -16,6 +16,7 @@ pub mod identity;
 pub mod password;
 pub mod process;
 pub mod reference;
+pub mod request;
 pub mod signin;
 pub mod tenant;
 pub mod text;
