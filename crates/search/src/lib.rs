@@ -10,6 +10,7 @@ mod analysis;
 mod fields;
 mod index;
 mod query;
+pub mod routing;
 mod synonyms;
 
 pub use index::{FaqHit, IndexInput, ItemHit, SearchIndex};
