@@ -25,6 +25,26 @@ pub fn demo_dataset() -> Dataset {
     }
 }
 
+/// The demo's labelled requests (`demo/qinghe/requests.csv`) as past dispatches for routing to
+/// learn from.
+pub fn demo_routing_history() -> Vec<tongban_store::RoutingExample> {
+    let mut reader =
+        csv::Reader::from_reader(include_str!("../demo/qinghe/requests.csv").as_bytes());
+    reader
+        .records()
+        .filter_map(Result::ok)
+        .filter(|r| r.len() >= 6)
+        .map(|r| tongban_store::RoutingExample {
+            id: format!("demo:{}", &r[0]),
+            text: r[2].to_owned(),
+            township_code: Some(r[3].to_owned()).filter(|t| !t.is_empty()),
+            unit_code: r[5].to_owned(),
+            accepted: true,
+            at: 0,
+        })
+        .collect()
+}
+
 /// The password of every demo account. Demo accounts exist only with `--demo`.
 pub const DEMO_PASSWORD: &str = "Qinghe-demo-2026";
 

@@ -103,6 +103,13 @@ pub fn email_text(event: &str, payload: &serde_json::Value) -> Option<(String, S
     let item = payload["item"].as_str().unwrap_or_default();
     let reference = payload["reference"].as_str().unwrap_or_default();
     let en = match event {
+        "request_filed" => "has been received; it will be passed to the office that handles it",
+        "request_dispatched" => "has been passed to the office that handles it",
+        "request_signed" => "has been taken on by the office, which will contact you in time",
+        "request_closed" => {
+            "is closed: sign in to read the answer and rate it; if you are not satisfied you can reopen it within 7 days"
+        }
+        "request_merged" => "is handled together with an earlier report of the same problem",
         "submitted" => "has been submitted; it will be taken in within 5 working days",
         "supplement_requested" => {
             "needs more documents: sign in to Qinghe Tongban to see everything that is asked for"

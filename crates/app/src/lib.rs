@@ -18,6 +18,7 @@ pub mod materials;
 pub mod people;
 pub mod rekey;
 pub mod relay;
+pub mod requests;
 mod search;
 pub mod signin;
 pub mod sms;
@@ -35,7 +36,10 @@ pub use catalog::{DepartmentPage, ItemGuide, TownshipPage};
 pub use dataset::{
     Dataset, ImportReport, RowError, read_dir as read_dataset_dir, write_dir as write_dataset_dir,
 };
-pub use demo::{DEMO_AGENT_PHONE, DEMO_PASSWORD, DEMO_RESIDENT_PHONE, DemoAccount, demo_dataset};
+pub use demo::{
+    DEMO_AGENT_PHONE, DEMO_PASSWORD, DEMO_RESIDENT_PHONE, DemoAccount, demo_dataset,
+    demo_routing_history,
+};
 pub use error::{AppError, Refusal, RefusalKind};
 pub use identity::{AuthPolicy, Credential, Identity, Principal};
 pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
@@ -72,6 +76,9 @@ pub struct App {
     pub webhook: Option<Arc<webhook::Webhook>>,
     /// The SMTP relay for e-mail notifications, if one is configured.
     pub mailer: Option<Arc<email::Mailer>>,
+    /// How the county runs the request loop.
+    pub request_policy: Arc<requests::RequestPolicy>,
+    routers: Arc<requests::RouterCache>,
     catalog: Arc<CatalogCache>,
     lookups: Arc<track::LookupLog>,
 }
@@ -102,6 +109,8 @@ impl App {
             blobs: Arc::new(object_store::memory::InMemory::new()),
             webhook: None,
             mailer: None,
+            request_policy: Arc::default(),
+            routers: Arc::default(),
             catalog: Arc::default(),
             lookups: Arc::default(),
         }
@@ -133,6 +142,13 @@ impl App {
     #[must_use]
     pub fn with_mailer(mut self, mailer: email::Mailer) -> Self {
         self.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// The county's limits, office hours and auto-dispatch threshold for requests.
+    #[must_use]
+    pub fn with_request_policy(mut self, policy: requests::RequestPolicy) -> Self {
+        self.request_policy = Arc::new(policy);
         self
     }
 

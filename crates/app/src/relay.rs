@@ -36,6 +36,21 @@ pub struct RelayReport {
 pub fn sms_text(event: &str, payload: &serde_json::Value) -> Option<String> {
     let item = payload["item"].as_str().unwrap_or_default();
     let reference = payload["reference"].as_str().unwrap_or_default();
+    if payload["request"].as_bool() == Some(true) {
+        let what = match event {
+            "request_filed" => "已收到，我们会尽快转交办理单位",
+            "request_dispatched" => "已转交办理单位",
+            "request_signed" => "办理单位已签收，将在规定时限内与您联系",
+            "request_closed" => {
+                "已办结，请登录清河通办查看答复并评价；如不满意，可在 7 日内申请重新办理"
+            }
+            "request_merged" => "与此前相同的诉求合并办理，进度请看原诉求",
+            _ => return None,
+        };
+        return Some(format!(
+            "【清河通办】您反映的{item}诉求（编号 {reference}）{what}。"
+        ));
+    }
     let what = match event {
         "submitted" => "已提交，我们会在 5 个工作日内受理",
         "supplement_requested" => "需要补正材料，请登录清河通办查看需补充的全部材料",
@@ -104,6 +119,7 @@ impl crate::App {
                         user_id: m.recipient.clone(),
                         event: m.event.clone(),
                         case_id: m.case_id.clone(),
+                        request_id: m.request_id.clone(),
                         payload: m.payload.clone(),
                         created_at: m.created_at,
                         read_at: None,
@@ -155,6 +171,7 @@ impl crate::App {
                     "id": m.id,
                     "event": m.event,
                     "case_id": m.case_id,
+                    "request_id": m.request_id,
                     "at": m.created_at,
                     "case": serde_json::from_str::<serde_json::Value>(&m.payload).unwrap_or_default(),
                 }))
@@ -236,5 +253,21 @@ mod tests {
             );
         }
         assert_eq!(sms_text("supplied", &payload), None);
+        let request =
+            serde_json::json!({"item": "投诉", "reference": "K7M-39Q-XAR", "request": true});
+        for event in [
+            "request_filed",
+            "request_dispatched",
+            "request_signed",
+            "request_closed",
+            "request_merged",
+        ] {
+            let text = sms_text(event, &request).unwrap_or_default();
+            assert!(
+                text.contains("K7M-39Q-XAR") && text.contains("投诉诉求"),
+                "{event}: {text}"
+            );
+        }
+        assert_eq!(sms_text("request_urged", &request), None);
     }
 }

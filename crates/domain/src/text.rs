@@ -31,9 +31,49 @@ pub fn clean_line(input: &str, max_chars: usize) -> String {
     out
 }
 
+/// Cleans a block of text (a request, a reply): keeps line breaks, drops other control
+/// characters, trims each line's end and the whole, allows at most one empty line in a row,
+/// and cuts at `max_chars` characters.
+pub fn clean_block(input: &str, max_chars: usize) -> String {
+    let text = input.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = String::new();
+    let mut blank_lines = 0;
+    for line in text.lines() {
+        let line: String = line.chars().filter(|c| !c.is_control()).collect();
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            blank_lines += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+            if blank_lines > 0 {
+                out.push('\n');
+            }
+        }
+        blank_lines = 0;
+        out.push_str(line);
+    }
+    let out = out.trim().to_owned();
+    if out.chars().count() > max_chars {
+        out.chars().take(max_chars).collect()
+    } else {
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_keep_paragraphs_but_lose_control_characters_and_runs_of_blank_lines() {
+        assert_eq!(
+            clean_block("  路灯坏了\r\n\r\n\r\n\u{7}三个月了  \n", 100),
+            "路灯坏了\n\n三个月了"
+        );
+        assert_eq!(clean_block("一二三四", 2), "一二");
+    }
 
     #[test]
     fn control_characters_and_extra_spaces_are_removed() {

@@ -101,6 +101,8 @@ pub struct OutboxRecord {
     /// A user id (inbox), phone number, e-mail address or URL.
     pub recipient: String,
     pub case_id: Option<String>,
+    /// The request it is about, for notifications of the request loop.
+    pub request_id: Option<String>,
     /// JSON template arguments.
     pub payload: String,
     pub created_at: i64,
@@ -111,8 +113,8 @@ pub struct OutboxRecord {
     pub dead_at: Option<i64>,
 }
 
-const OUTBOX_COLUMNS: &str = "tenant, id, event, channel, recipient, case_id, payload, created_at, \
-     attempts, next_attempt_at, delivered_at, last_error, dead_at";
+const OUTBOX_COLUMNS: &str = "tenant, id, event, channel, recipient, case_id, request_id, payload, \
+     created_at, attempts, next_attempt_at, delivered_at, last_error, dead_at";
 
 fn outbox_from_row(r: &AnyRow) -> Result<OutboxRecord, StoreError> {
     Ok(OutboxRecord {
@@ -122,6 +124,7 @@ fn outbox_from_row(r: &AnyRow) -> Result<OutboxRecord, StoreError> {
         channel: r.try_get("channel")?,
         recipient: r.try_get("recipient")?,
         case_id: r.try_get("case_id")?,
+        request_id: r.try_get("request_id")?,
         payload: r.try_get("payload")?,
         created_at: r.try_get("created_at")?,
         attempts: r.try_get("attempts")?,
@@ -139,6 +142,7 @@ pub struct InboxMessage {
     pub user_id: String,
     pub event: String,
     pub case_id: Option<String>,
+    pub request_id: Option<String>,
     pub payload: String,
     pub created_at: i64,
     pub read_at: Option<i64>,
@@ -412,7 +416,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO outbox (tenant, id, event, channel, recipient, case_id, payload, \
-             created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+             created_at, attempts, next_attempt_at, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)",
         )
         .bind(tenant.as_str())
         .bind(&m.id)
@@ -423,6 +428,7 @@ impl Store {
         .bind(&m.payload)
         .bind(m.created_at)
         .bind(m.next_attempt_at)
+        .bind(&m.request_id)
         .execute(tx.conn())
         .await?;
         Ok(())
@@ -534,8 +540,8 @@ impl Store {
         m: &InboxMessage,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO inbox (tenant, id, user_id, event, case_id, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, id) DO NOTHING",
+            "INSERT INTO inbox (tenant, id, user_id, event, case_id, payload, created_at, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, id) DO NOTHING",
         )
         .bind(tenant)
         .bind(&m.id)
@@ -544,6 +550,7 @@ impl Store {
         .bind(&m.case_id)
         .bind(&m.payload)
         .bind(m.created_at)
+        .bind(&m.request_id)
         .execute(tx.conn())
         .await?;
         Ok(())
@@ -556,7 +563,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<InboxMessage>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, user_id, event, case_id, payload, created_at, read_at FROM inbox \
+            "SELECT id, user_id, event, case_id, request_id, payload, created_at, read_at FROM inbox \
              WHERE tenant = $1 AND user_id = $2 ORDER BY created_at DESC, id LIMIT $3",
         )
         .bind(tenant.as_str())
@@ -571,6 +578,7 @@ impl Store {
                     user_id: r.try_get("user_id")?,
                     event: r.try_get("event")?,
                     case_id: r.try_get("case_id")?,
+                    request_id: r.try_get("request_id")?,
                     payload: r.try_get("payload")?,
                     created_at: r.try_get("created_at")?,
                     read_at: r.try_get("read_at")?,

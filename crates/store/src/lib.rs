@@ -8,6 +8,7 @@ mod cases;
 mod catalog;
 mod error;
 mod people;
+mod requests;
 mod search_log;
 mod sessions;
 
@@ -24,6 +25,10 @@ pub use cases::{CaseEvent, CaseQuery, CaseRecord, InboxMessage, MaterialRecord, 
 pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
 pub use people::{EncryptedFields, OtpRecord, OtpSender, UserKind, UserRecord};
+pub use requests::{
+    ApiKeyRecord, RequestEvent, RequestPhoto, RequestQuery, RequestRecord, RoutingExample,
+    RoutingRule,
+};
 pub use search_log::SearchMiss;
 pub use sessions::{ApiTokenRecord, SessionRecord};
 

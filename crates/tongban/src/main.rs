@@ -66,6 +66,30 @@ enum Command {
     /// Manage the keys that encrypt personal data.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the API keys of Open311 clients.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Measure routing on labelled requests (columns of requests.csv: id, kind, text,
+    /// township_code, village_code, department, urgency): each row is predicted from what the
+    /// system already knows, without learning from the file. Prints {"top1", "top3", "n"}.
+    RouteEval { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Issue a key for a client; the key is the last line printed (shown once, stored hashed).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke a client's keys, by the client's name or by the key itself.
+    Revoke {
+        /// The client's name or a key.
+        #[arg(long)]
+        name: Option<String>,
+        /// A key (as an alternative to --name).
+        key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,6 +312,59 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
     })
 }
 
+/// `tongban route-eval`: top-1 and top-3 accuracy of routing on a labelled file.
+async fn route_eval(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    let app = open(settings).await?;
+    if app.catalog().await?.units.is_empty() {
+        // Nothing known yet: learn what a demo county knows (its units and past dispatches).
+        eprintln!("the database holds no units: loading the Qinghe demo data first");
+        app.import(&tongban_app::demo_dataset()).await?;
+        app.learn_routing(&tongban_app::demo_routing_history())
+            .await?;
+    }
+    let mut reader =
+        csv::Reader::from_path(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| anyhow::anyhow!("{} has no `{name}` column", file.display()))
+    };
+    let (text, township, village, department) = (
+        column("text")?,
+        column("township_code")?,
+        column("village_code").ok(),
+        column("department")?,
+    );
+    let (mut n, mut top1, mut top3) = (0u64, 0u64, 0u64);
+    for row in reader.records() {
+        let row = row?;
+        let get = |i: usize| row.get(i).unwrap_or_default().trim().to_owned();
+        let mut place = Some(get(township)).filter(|t| !t.is_empty());
+        if place.is_none()
+            && let Some(v) = village.map(get).filter(|v| v.len() == 12)
+        {
+            place = Some(format!("{}000", &v[..9]));
+        }
+        let suggestions = app.suggest_units(&get(text), place.as_deref(), 3).await?;
+        let truth = get(department);
+        n += 1;
+        if suggestions.first().is_some_and(|s| s.unit == truth) {
+            top1 += 1;
+        }
+        if suggestions.iter().any(|s| s.unit == truth) {
+            top3 += 1;
+        }
+    }
+    let ratio = |k: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    println!(
+        "{}",
+        serde_json::json!({ "top1": ratio(top1), "top3": ratio(top3), "n": n })
+    );
+    Ok(())
+}
+
 /// Listens for SIGTERM and SIGINT from the moment it is called, so a signal that arrives
 /// right after start-up still shuts down gracefully.
 #[cfg(unix)]
@@ -331,6 +408,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let accounts = if demo {
         let accounts = app.create_demo_accounts().await?;
         let seeded = app.create_demo_history().await?;
+        app.learn_routing(&tongban_app::demo_routing_history())
+            .await?;
         if seeded > 0 {
             tracing::info!(cases = seeded, "demo history written");
         }
@@ -484,6 +563,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             reencrypt(&settings).await
         }
         Command::Keys(KeysCommand::Reencrypt) => reencrypt(&settings).await,
+        Command::Apikey(ApikeyCommand::Create { name }) => {
+            let app = open(&settings).await?;
+            let created = app.create_api_key(&name).await?;
+            println!("created API key {} for {}", created.id, created.name);
+            println!("{}", created.key);
+            Ok(())
+        }
+        Command::Apikey(ApikeyCommand::Revoke { name, key }) => {
+            let which = name
+                .or(key)
+                .ok_or_else(|| anyhow::anyhow!("give the client's --name or the key"))?;
+            let app = open(&settings).await?;
+            let n = app.revoke_api_key(&which).await?;
+            anyhow::ensure!(n > 0, "no live API key matches {which}");
+            println!("revoked {n} API key(s)");
+            Ok(())
+        }
+        Command::RouteEval { file } => route_eval(&settings, &file).await,
         Command::Admin(AdminCommand::CreateUser {
             username,
             name,

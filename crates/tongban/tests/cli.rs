@@ -299,3 +299,75 @@ fn keys_rotate_adds_a_key_and_leaves_nothing_under_the_old_one() {
         "{out}"
     );
 }
+
+#[test]
+fn apikey_create_prints_the_key_last_and_revoke_ends_it() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = work.path().join("data");
+    let data = data.to_str().unwrap_or_default();
+    let (code, out, err) = tongban(
+        &["apikey", "create", "--name", "城管通", "--data-dir", data],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let key = out.lines().last().unwrap_or_default().trim().to_owned();
+    assert!(key.starts_with("tb311_") && key.len() > 30, "{out}");
+    assert!(
+        !out.lines().last().unwrap_or_default().contains(' '),
+        "the key alone on the last line"
+    );
+    let (code, out, _) = tongban(&["apikey", "revoke", &key, "--data-dir", data], work.path());
+    assert_eq!(code, 0);
+    assert!(out.contains("revoked 1"), "{out}");
+    let (code, _, err) = tongban(
+        &["apikey", "revoke", "--name", "城管通", "--data-dir", data],
+        work.path(),
+    );
+    assert_ne!(code, 0, "nothing left to revoke");
+    assert!(err.contains("no live API key"), "{err}");
+}
+
+#[test]
+fn route_eval_prints_top1_top3_and_n_as_json() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = work.path().join("data");
+    let file = work.path().join("new.csv");
+    std::fs::write(
+        &file,
+        "id,kind,text,township_code,village_code,department,urgency\n\
+         T1,投诉,我们厂老板欠了三个月工资不给，找他就躲,,,130534-RSJ,normal\n\
+         T2,求助,家里突然停电了，邻居家也没电，大半夜的啥也看不见,130534101000,,130534-GDGS,urgent\n\
+         T3,投诉,村东头的坑塘里全是垃圾，夏天臭得不行,130534102000,130534102201,130534102000,normal\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = tongban(
+        &[
+            "route-eval",
+            file.to_str().unwrap_or_default(),
+            "--data-dir",
+            data.to_str().unwrap_or_default(),
+        ],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(json["n"], 3);
+    let (top1, top3) = (
+        json["top1"].as_f64().unwrap_or(-1.0),
+        json["top3"].as_f64().unwrap_or(-1.0),
+    );
+    assert!((0.0..=1.0).contains(&top1) && top3 >= top1, "{json}");
+    assert!(top3 >= 2.0 / 3.0, "these three are plain cases: {json}");
+    let (code, _, err) = tongban(
+        &[
+            "route-eval",
+            "missing.csv",
+            "--data-dir",
+            data.to_str().unwrap_or_default(),
+        ],
+        work.path(),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("missing.csv"), "{err}");
+}

@@ -1,0 +1,191 @@
+//! Requests end to end through the use cases on both backends: a resident files a complaint,
+//! routing suggests units, the dispatcher sends it to the wrong one, which returns it; it goes
+//! to the right one, which signs, asks for more time, contacts the resident and replies; the
+//! centre closes it; the resident rates it 2 and reopens it; a second reply is rated 5. With
+//! the deadlines on an injected clock, the notifications, the audit trail and what routing
+//! learned from the return checked on the way.
+
+use tongban_app::requests::{Channel, NewRequest};
+use tongban_app::{AppError, DEMO_RESIDENT_PHONE, Principal, RefusalKind};
+use tongban_domain::request::lifecycle::RequestAction;
+use tongban_testkit::{TestApp, backend_tests};
+
+const RSJ: &str = "130534-RSJ";
+const GAJ: &str = "130534-GAJ";
+const GXZ: &str = "130534100000";
+
+async fn staff(t: &TestApp, username: &str) -> Principal {
+    let u = t
+        .app
+        .store
+        .user_by_username(&t.app.tenant, username)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no {username}"));
+    t.app
+        .principal_of(&u.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn complaint() -> NewRequest {
+    NewRequest {
+        kind: "投诉".into(),
+        category: "labour.wages".into(),
+        text: "俺在县城东边的羊绒厂干了三个月，老板一直拖着不发工资，说年底再给，俺们十几个工人都没拿到钱".into(),
+        township: GXZ.into(),
+        disclose: true,
+        ..NewRequest::default()
+    }
+}
+
+fn refusal(e: AppError) -> (RefusalKind, &'static str, Option<&'static str>) {
+    match e {
+        AppError::Refused(r) => (r.kind, r.code, r.field),
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
+fn set_clock(t: &TestApp, rfc3339: &str) {
+    t.clock.set(
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_timezone(&chrono::Utc),
+    );
+}
+
+backend_tests! {
+    async fn a_complaint_goes_round_the_whole_loop_on_its_deadlines(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        app.learn_routing(&tongban_app::demo_routing_history()).await.unwrap_or_else(|e| panic!("{e}"));
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let dispatcher = staff(&t, "dispatcher").await;
+        let police = staff(&t, "handler").await;
+        let supervisor = staff(&t, "supervisor").await;
+        let labour = {
+            // A handler at the labour bureau, made for the test.
+            let admin = staff(&t, "admin").await;
+            app.create_staff(&admin.actor, &tongban_app::people::NewStaff {
+                username: "rsj.handler".into(), name: "钱进".into(), unit: RSJ.into(),
+                roles: vec!["department_handler".into()], password: tongban_app::DEMO_PASSWORD.into(),
+            }).await.unwrap_or_else(|e| panic!("{e}"));
+            staff(&t, "rsj.handler").await
+        };
+
+        // Monday 2026-03-02, 09:00 in Beijing.
+        set_clock(&t, "2026-03-02T09:00:00+08:00");
+        let r = app.file_request(Some(&me), Channel::App, &complaint()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.stage.as_str(), r.kind.as_str(), r.reference.len()), ("filed", "complaint", 9));
+        let suggestions = app.routing_suggestions(&dispatcher, &r.id).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(suggestions.len(), 3);
+        assert_eq!(suggestions[0].unit, RSJ, "{suggestions:?}");
+        assert!(matches!(app.routing_suggestions(&me, &r.id).await, Err(AppError::Refused(_))), "only dispatchers");
+
+        // Dispatched to the police by mistake; they return it with a reason.
+        let r = app.act_on_request(&dispatcher, &r.id, Some(r.version), &RequestAction::Dispatch { unit: GAJ.into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        // Signing within 2 working hours: by 11:00.
+        assert_eq!(r.sign_by, Some(chrono::DateTime::parse_from_rfc3339("2026-03-02T11:00:00+08:00").unwrap_or_else(|e| panic!("{e}")).timestamp_millis()));
+        assert_eq!(refusal(app.act_on_request(&police, &r.id, None, &RequestAction::Return { reason: " ".into() }).await.err().unwrap_or_else(|| panic!("no reason given"))), (RefusalKind::Invalid, "request_text_missing", Some("reason")));
+        let r = app.act_on_request(&police, &r.id, None, &RequestAction::Return { reason: "拖欠工资属人社局劳动保障监察职责".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.stage.as_str(), r.unit_code.as_deref()), ("filed", None));
+        let history = app.store.routing_history(&app.tenant).await.unwrap_or_default();
+        assert!(history.iter().any(|h| !h.accepted && h.unit_code == GAJ), "the return is learned from");
+
+        // Re-dispatched to the labour bureau at 10:00; signed at 11:30 (inside the limit).
+        set_clock(&t, "2026-03-02T10:00:00+08:00");
+        let r = app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Dispatch { unit: RSJ.into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(app.act_on_request(&police, &r.id, None, &RequestAction::Sign).await, Err(AppError::Refused(_))), "no longer theirs");
+        set_clock(&t, "2026-03-02T11:30:00+08:00");
+        let r = app.act_on_request(&labour, &r.id, None, &RequestAction::Sign).await.unwrap_or_else(|e| panic!("{e}"));
+        // Resolve within 5 working days of dispatch: Monday 3/9 at close of business.
+        let resolve_by = chrono::DateTime::parse_from_rfc3339("2026-03-09T17:30:00+08:00").unwrap_or_else(|e| panic!("{e}")).timestamp_millis();
+        assert_eq!(r.resolve_by, Some(resolve_by));
+
+        // One extension of 3 working days, granted by the centre: Thursday 3/12.
+        app.act_on_request(&labour, &r.id, None, &RequestAction::AskExtension { days: 3, reason: "需调取企业工资台账".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        let queue = app.dispatch_queue(&dispatcher).await.unwrap_or_default();
+        assert!(queue.iter().any(|q| q.id == r.id), "the extension waits in the centre's queue");
+        let r = app.act_on_request(&dispatcher, &r.id, None, &RequestAction::GrantExtension).await.unwrap_or_else(|e| panic!("{e}"));
+        let extended = chrono::DateTime::parse_from_rfc3339("2026-03-12T17:30:00+08:00").unwrap_or_else(|e| panic!("{e}")).timestamp_millis();
+        assert_eq!(r.resolve_by, Some(extended));
+        let (kind, code, _) = refusal(app.act_on_request(&labour, &r.id, None, &RequestAction::AskExtension { days: 2, reason: "再延".into() }).await.err().unwrap_or_else(|| panic!("a second extension")));
+        assert_eq!((kind, code), (RefusalKind::Conflict, "request_extension_used"));
+
+        // A supervisor urges; the reply needs contact first.
+        app.act_on_request(&supervisor, &r.id, None, &RequestAction::Urge { note: "群体性欠薪，请加快".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refusal(app.act_on_request(&labour, &r.id, None, &RequestAction::Reply { text: "已处理".into() }).await.err().unwrap_or_else(|| panic!("reply before contact"))).1, "request_contact_first");
+        app.act_on_request(&labour, &r.id, None, &RequestAction::Contact { note: "电话联系诉求人，了解欠薪人数和金额".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        set_clock(&t, "2026-03-05T15:00:00+08:00");
+        let r = app.act_on_request(&labour, &r.id, None, &RequestAction::Reply { text: "经查属实，已责令企业于3月10日前补发工资".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.stage, "replied");
+        let r = app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Close).await.unwrap_or_else(|e| panic!("{e}"));
+
+        // Rated 2 and reopened by the resident; nobody else may.
+        assert!(matches!(app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Rate { score: 5, comment: String::new() }).await, Err(AppError::Refused(_))));
+        app.act_on_request(&me, &r.id, None, &RequestAction::Rate { score: 2, comment: "只发了一半".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        set_clock(&t, "2026-03-10T09:00:00+08:00");
+        let r = app.act_on_request(&me, &r.id, None, &RequestAction::Reopen { reason: "老板只补发了一半工资".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.stage.as_str(), r.unit_code.as_deref(), r.rating), ("in_hand", Some(RSJ), None));
+        app.act_on_request(&labour, &r.id, None, &RequestAction::Contact { note: "再次联系".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_request(&labour, &r.id, None, &RequestAction::Reply { text: "企业已全部补发，附银行流水".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Close).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = app.act_on_request(&me, &r.id, None, &RequestAction::Rate { score: 5, comment: "谢谢".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.stage.as_str(), r.rating), ("closed", Some(5)));
+        let (kind, code, _) = refusal(app.act_on_request(&me, &r.id, None, &RequestAction::Reopen { reason: "x".into() }).await.err().unwrap_or_else(|| panic!("a second reopening")));
+        assert_eq!((kind, code), (RefusalKind::Conflict, "request_already_reopened"));
+
+        // The timeline, the audit trail and the notifications.
+        let events: Vec<String> = app.store.request_events(&app.tenant, &r.id).await.unwrap_or_default().into_iter().map(|e| e.action).collect();
+        assert_eq!(events, ["file", "dispatch", "return", "dispatch", "sign", "ask_extension", "grant_extension", "urge", "contact", "reply", "close", "rate", "reopen", "contact", "reply", "close", "rate"]);
+        let audit = app.store.audit_entries(&app.tenant, &tongban_app::AuditFilter { action_prefix: Some("request.".into()), ..Default::default() }, 100).await.unwrap_or_default();
+        assert_eq!(audit.len(), events.len());
+        let outbox = app.store.due_outbox(i64::MAX, 1000).await.unwrap_or_default();
+        let mine: Vec<(&str, &str)> = outbox.iter().filter(|m| m.request_id.as_deref() == Some(r.id.as_str())).map(|m| (m.event.as_str(), m.channel.as_str())).collect();
+        assert!(mine.contains(&("request_filed", "sms")) && mine.contains(&("request_closed", "sms")), "{mine:?}");
+        assert!(mine.contains(&("request_urged", "inbox")) && mine.contains(&("request_reopened", "inbox")), "{mine:?}");
+        app.relay_outbox(1000).await.unwrap_or_else(|e| panic!("{e}"));
+        let texts = app.identity.sms.outbox().unwrap_or_default();
+        assert!(texts.iter().any(|s| s.text.contains(&tongban_domain::reference::CaseRef::parse(&r.reference).map(|c| c.to_string()).unwrap_or_default())), "{texts:?}");
+    }
+}
+
+backend_tests! {
+    async fn bad_requests_are_refused_with_their_field_and_nothing_is_filed(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let bad = |f: fn(&mut NewRequest)| { let mut n = complaint(); f(&mut n); n };
+        let cases: Vec<(NewRequest, &str, &str)> = vec![
+            (bad(|n| n.kind = "抱怨".into()), "request_kind_unknown", "kind"),
+            (bad(|n| n.category = "weather".into()), "request_category_unknown", "category"),
+            (bad(|n| n.text = "   ".into()), "request_text_missing", "text"),
+            (bad(|n| n.text = "长".repeat(4001)), "request_text_too_long", "text"),
+            (bad(|n| n.township = String::new()), "request_place_missing", "township"),
+            (bad(|n| n.township = "130534999000".into()), "request_place_unknown", "township"),
+            (bad(|n| n.village = "130534101201".into()), "request_village_elsewhere", "village"),
+            (bad(|n| { n.lat = Some(39.9); n.lon = Some(116.4); }), "request_point_outside", "lat"),
+            (bad(|n| n.lat = Some(37.05)), "request_point_incomplete", "lat"),
+            (bad(|n| n.contact_phone = "1234".into()), "phone_invalid", "contact_phone"),
+        ];
+        for (input, code, field) in cases {
+            let e = app.file_request(Some(&me), Channel::App, &input).await.err().unwrap_or_else(|| panic!("{code} accepted"));
+            let (kind, got, at) = refusal(e);
+            assert_eq!((kind, got, at), (RefusalKind::Invalid, code, Some(field)));
+        }
+        assert!(app.my_requests(&me).await.unwrap_or_default().is_empty(), "nothing half-written");
+        // A consultation needs no place; staff cannot file as residents; the hotline is the
+        // dispatchers'.
+        let question = NewRequest { kind: "咨询".into(), category: "insurance".into(), text: "城乡居民医保一年交多少钱".into(), ..NewRequest::default() };
+        assert!(app.file_request(Some(&me), Channel::App, &question).await.is_ok());
+        let clerk = staff(&t, "clerk").await;
+        assert!(matches!(app.file_request(Some(&clerk), Channel::App, &question).await, Err(AppError::Refused(_))));
+        assert!(matches!(app.file_request(Some(&me), Channel::Hotline, &question).await, Err(AppError::Refused(_))));
+        let dispatcher = staff(&t, "dispatcher").await;
+        let call = NewRequest { contact_name: "张大爷".into(), contact_phone: "13912345678".into(), ..complaint() };
+        let r = app.file_request(Some(&dispatcher), Channel::Hotline, &call).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.channel.as_str(), r.requester_id.as_deref()), ("hotline", None));
+        assert!(r.contact_phone_enc.as_deref().is_some_and(|c| !c.contains("13912345678")), "the caller's number is encrypted");
+    }
+}
