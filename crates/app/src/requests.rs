@@ -72,7 +72,6 @@ pub struct RequestPolicy {
     pub auto_dispatch_at: Option<f64>,
 }
 
-
 /// A request as filed, before checking.
 #[derive(Debug, Clone, Default)]
 pub struct NewRequest {
@@ -829,6 +828,12 @@ impl crate::App {
             ..RequestQuery::default()
         };
         Ok(self.store.requests(&self.tenant, &q).await?)
+    }
+
+    /// Requests for the public face (Open311): every request, to be shown with what it may
+    /// publish (the caller decides: descriptions only with consent, always redacted).
+    pub async fn public_requests(&self, q: &RequestQuery) -> Result<Vec<RequestRecord>, AppError> {
+        Ok(self.store.requests(&self.tenant, q).await?)
     }
 
     /// How long a request took, for reports: from filing to `at`.

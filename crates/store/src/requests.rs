@@ -159,7 +159,8 @@ pub struct RequestQuery {
     pub units: Vec<String>,
     pub requester_id: Option<String>,
     pub township_code: Option<String>,
-    pub service_code: Option<String>,
+    /// Only this category (an Open311 service code).
+    pub category: Option<String>,
     /// Created at or after / before (ms).
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
@@ -201,7 +202,7 @@ fn request_filter(q: &RequestQuery) -> (String, Vec<Arg>) {
     for (column, value) in [
         ("requester_id", &q.requester_id),
         ("township_code", &q.township_code),
-        ("service_code", &q.service_code),
+        ("category", &q.category),
     ] {
         if let Some(v) = value {
             let p = push(&mut args, Arg::Text(v.clone()));

@@ -6,6 +6,7 @@ mod assets;
 pub mod docs;
 mod error;
 pub mod i18n;
+mod open311;
 mod pages;
 mod params;
 pub mod prefs;
@@ -150,6 +151,7 @@ pub fn router(app: App) -> Router {
         .route("/agent/consent-code", post(pages::staff::post_consent_code))
         .route("/agent/consents", post(pages::staff::post_consent))
         .route("/consents/{id}/scan", get(pages::staff::consent_scan))
+        .route("/open311/{*rest}", get(open311::get).post(open311::post))
         .merge(api_router)
         .route("/api/{*rest}", get(api_not_found))
         .fallback(pages::not_found)
