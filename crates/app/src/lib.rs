@@ -45,6 +45,7 @@ pub use identity::{AuthPolicy, Credential, Identity, Principal};
 pub use search::{MAX_QUERY_CHARS, SearchOutcome, SearchParams};
 pub use signin::{CodeSent, NewSession, NextStep, SessionLookup, TotpEnrolment};
 pub use snapshot::{CatalogSnapshot, POPULAR, VERSION_CHECK_INTERVAL};
+pub use tongban_search::routing;
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
 pub use tongban_store::{
     AuditFilter, Backend, CaseRecord, ImportCounts, MaterialRecord, RequestQuery, RequestRecord,

@@ -18,7 +18,7 @@ use crate::vault::random_bytes;
 use crate::{AppError, Refusal, RefusalKind};
 
 /// Where a file's bytes live: by content, so one file stored twice is stored once.
-fn blob_path(sha256: &str) -> BlobPath {
+pub(crate) fn blob_path(sha256: &str) -> BlobPath {
     BlobPath::from(format!("sha256/{}/{}", &sha256[..2], sha256))
 }
 
@@ -29,7 +29,7 @@ pub const THUMB_EDGE: u32 = 240;
 const DECODE_MAX_EDGE: u32 = 12_000;
 const DECODE_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
-fn thumb_path(sha256: &str) -> BlobPath {
+pub(crate) fn thumb_path(sha256: &str) -> BlobPath {
     BlobPath::from(format!("thumbs/{}/{}.jpg", &sha256[..2], sha256))
 }
 

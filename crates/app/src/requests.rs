@@ -90,7 +90,12 @@ pub struct NewRequest {
     pub contact_name: String,
     pub contact_phone: String,
     pub service_code: Option<String>,
+    /// Photos (file name, bytes): at most [`MAX_PHOTOS`], JPEG or PNG.
+    pub photos: Vec<(String, Vec<u8>)>,
 }
+
+/// The most photos a request carries.
+pub const MAX_PHOTOS: usize = 6;
 
 /// How a request reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +234,32 @@ impl crate::App {
             Some(self.identity.vault.encrypt(CONTACT_NAME, &contact_name)?)
         };
 
+        if new.photos.len() > MAX_PHOTOS {
+            return Err(
+                Refusal::new(RefusalKind::Invalid, "request_too_many_photos")
+                    .on("photo")
+                    .with("max", MAX_PHOTOS)
+                    .into(),
+            );
+        }
+        let mut photos = Vec::new();
+        for (name, bytes) in &new.photos {
+            let kind = tongban_domain::upload::check_upload(name, bytes).map_err(|e| {
+                let mut r = Refusal::new(RefusalKind::Invalid, e.code()).on("photo");
+                if let tongban_domain::upload::UploadError::TooLarge { max } = e {
+                    r = r.with("mb", max / 1024 / 1024);
+                }
+                AppError::from(r)
+            })?;
+            if !matches!(
+                kind,
+                tongban_domain::upload::FileKind::Jpeg | tongban_domain::upload::FileKind::Png
+            ) {
+                return Err(AppError::rejected("request_photo_not_image", "photo"));
+            }
+            photos.push((name.clone(), kind, bytes.clone()));
+        }
+
         let mut reference = None;
         for _ in 0..REFERENCE_DRAWS {
             let r = CaseRef::from_random(u64::from_le_bytes(random_bytes::<8>()));
@@ -282,11 +313,25 @@ impl crate::App {
             || format!("open311:{}", channel.as_str()),
             |p| p.user_id().to_owned(),
         );
+        // The bytes go first: a failure after leaves an unreferenced file, never a request
+        // naming a photo that is not there.
+        let mut photo_rows = Vec::new();
+        for (name, kind, bytes) in photos {
+            photo_rows.push(
+                self.store_photo(&r.id, "request", &name, kind, bytes, &actor_id)
+                    .await?,
+            );
+        }
         let notices = self
             .request_notices(&r, "request_filed", true, true)
             .await?;
         let mut tx = self.store.begin().await?;
         self.store.insert_request(&mut tx, &self.tenant, &r).await?;
+        for photo in &photo_rows {
+            self.store
+                .insert_request_photo(&mut tx, &self.tenant, photo)
+                .await?;
+        }
         let detail =
             serde_json::json!({ "reference": reference.to_string(), "channel": channel.as_str() });
         self.record_request_change(&mut tx, &actor_id, None, &r, "file", None, &detail)
@@ -306,6 +351,105 @@ impl crate::App {
                 .await;
         }
         Ok(r)
+    }
+
+    /// Stores a photo's bytes and thumbnail by content; returns its row, to be written with
+    /// the change it belongs to.
+    async fn store_photo(
+        &self,
+        request_id: &str,
+        part: &str,
+        name: &str,
+        kind: tongban_domain::upload::FileKind,
+        bytes: Vec<u8>,
+        by: &str,
+    ) -> Result<tongban_store::RequestPhoto, AppError> {
+        use object_store::ObjectStoreExt;
+        use sha2::Digest;
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        let size = bytes.len() as i64;
+        let bytes = hyper::body::Bytes::from(bytes);
+        let source = bytes.clone();
+        let thumb = tokio::task::spawn_blocking(move || crate::materials::make_thumbnail(&source))
+            .await
+            .ok()
+            .flatten();
+        if let Some(thumb) = thumb {
+            self.blobs
+                .put(&crate::materials::thumb_path(&sha256), thumb.into())
+                .await
+                .map_err(|e| AppError::Internal(format!("storing a thumbnail: {e}")))?;
+        }
+        self.blobs
+            .put(&crate::materials::blob_path(&sha256), bytes.into())
+            .await
+            .map_err(|e| AppError::Internal(format!("storing a photo: {e}")))?;
+        let clean: String = name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
+            .take(120)
+            .collect();
+        Ok(tongban_store::RequestPhoto {
+            id: new_id("p"),
+            request_id: request_id.to_owned(),
+            part: part.to_owned(),
+            file_name: if clean.trim().is_empty() {
+                format!("photo.{}", kind.extension())
+            } else {
+                clean
+            },
+            media_type: kind.media_type().to_owned(),
+            size,
+            sha256,
+            uploaded_by: by.to_owned(),
+            uploaded_at: self.now_ms(),
+        })
+    }
+
+    /// A request's photos, for those who may see it.
+    pub async fn request_photos(
+        &self,
+        p: &Principal,
+        id: &str,
+    ) -> Result<Vec<tongban_store::RequestPhoto>, AppError> {
+        let r = self.visible_request(p, id).await?;
+        Ok(self.store.request_photos(&self.tenant, &r.id).await?)
+    }
+
+    /// A photo's thumbnail (or, with `full`, its bytes), for those who may see the request.
+    pub async fn request_photo_bytes(
+        &self,
+        p: &Principal,
+        id: &str,
+        photo_id: &str,
+        full: bool,
+    ) -> Result<(tongban_store::RequestPhoto, Vec<u8>), AppError> {
+        use object_store::ObjectStoreExt;
+        let photo = self
+            .request_photos(p, id)
+            .await?
+            .into_iter()
+            .find(|x| x.id == photo_id)
+            .ok_or_else(|| AppError::hidden("file_not_found"))?;
+        let path = if full {
+            crate::materials::blob_path(&photo.sha256)
+        } else {
+            crate::materials::thumb_path(&photo.sha256)
+        };
+        let bytes = match self.blobs.get(&path).await {
+            Ok(found) => found
+                .bytes()
+                .await
+                .map_err(|e| AppError::Internal(format!("reading a photo: {e}")))?,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(AppError::hidden("file_not_found"));
+            }
+            Err(e) => return Err(AppError::Internal(format!("reading a photo: {e}"))),
+        };
+        Ok((photo, bytes.to_vec()))
     }
 
     /// The township and village codes of a place as given: both known, the village in the

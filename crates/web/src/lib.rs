@@ -97,6 +97,22 @@ pub fn router(app: App) -> Router {
         .route("/cases/{id}/act", post(pages::cases::act))
         .route("/cases/{id}/urge", post(pages::cases::urge))
         .route("/staff/worklist", get(pages::cases::worklist))
+        .route("/staff/requests", get(pages::requests::staff_list))
+        .route("/me/requests", get(pages::requests::mine))
+        .route("/requests/new", get(pages::requests::new))
+        .route(
+            "/requests",
+            post(pages::requests::post_new).layer(axum::extract::DefaultBodyLimit::max(
+                tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/requests/{id}", get(pages::requests::show))
+        .route("/requests/{id}/act", post(pages::requests::act))
+        .route("/requests/{id}/photos/{photo}", get(pages::requests::photo))
+        .route(
+            "/requests/{id}/photos/{photo}/thumb",
+            get(pages::requests::photo_thumb),
+        )
         .route("/admin/outbox", get(pages::staff::dead_letters))
         .route(
             "/admin/calendar",

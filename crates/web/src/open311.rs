@@ -744,6 +744,7 @@ async fn create_request(app: &App, format: Format, lang: Lang, p: &[(String, Str
         contact_name: name,
         contact_phone: first(p, "phone").unwrap_or_default().to_owned(),
         service_code: Some(service_code.to_owned()),
+        photos: Vec::new(),
     };
     match app.file_request(None, Channel::Open311, &new).await {
         Ok(r) => {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod cases;
 pub mod forms;
+pub mod requests;
 pub mod staff;
 mod views;
 

@@ -1,0 +1,666 @@
+//! Requests and complaints on the web: a resident reports a problem (with a photo) and follows
+//! it, rates the answer and may reopen it; the dispatch centre dispatches from its queue with
+//! routing suggestions, checks replies and decides extensions; a unit signs, returns, records
+//! contact, asks for time and replies; supervisors urge. Everything works without JavaScript.
+
+use askama::Template;
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tongban_app::requests::{Channel, NewRequest, categories};
+use tongban_app::{App, AppError, Principal, RequestRecord};
+use tongban_domain::Role;
+use tongban_domain::reference::CaseRef;
+use tongban_domain::request::RequestKind;
+use tongban_domain::request::lifecycle::{Extension, RequestAction, RequestState};
+
+use super::account::{SignedIn, StaffSignedIn};
+use super::forms::{Field, FormPage, message, see_other};
+use super::views::Option_;
+use super::{Chrome, app_error, render};
+
+fn display_reference(r: &RequestRecord) -> String {
+    CaseRef::parse(&r.reference).map_or_else(|_| r.reference.clone(), |c| c.to_string())
+}
+
+fn category_name(c: &Chrome, code: &str) -> String {
+    categories().iter().find(|x| x.code == code).map_or_else(
+        || code.to_owned(),
+        |x| {
+            if c.is_en() {
+                x.en.clone()
+            } else {
+                x.zh.clone()
+            }
+        },
+    )
+}
+
+/// The values of the form, as typed.
+#[derive(Debug, Default, Clone)]
+struct Typed {
+    kind: String,
+    category: String,
+    text: String,
+    township: String,
+    village: String,
+    address: String,
+    urgent: bool,
+    anonymous: bool,
+    disclose: bool,
+}
+
+async fn new_form(app: &App, c: &Chrome, v: &Typed) -> FormPage {
+    let tr = c.tr;
+    // A multipart form carries its CSRF token in the query string (the body is read later).
+    let action = format!("/requests?{}={}", crate::session::CSRF_FIELD, c.csrf);
+    let mut page = FormPage::new(tr.t("request-new-title"), action, tr.t("request-submit"));
+    page.lead = Some(tr.t("request-new-lead"));
+    page.multipart = true;
+    let mut kinds = vec![Option_::new("", tr.t("apply-choose"), v.kind.is_empty())];
+    kinds.extend(RequestKind::ALL.iter().map(|k| {
+        Option_::new(
+            k.as_str(),
+            tr.t(&format!("request-kind-{}", k.as_str())),
+            v.kind == k.as_str(),
+        )
+    }));
+    let mut cats = vec![Option_::new(
+        "",
+        tr.t("apply-choose"),
+        v.category.is_empty(),
+    )];
+    cats.extend(categories().iter().map(|x| {
+        let name = if c.is_en() { &x.en } else { &x.zh };
+        let label = if x.parent.is_some() {
+            format!("— {name}")
+        } else {
+            name.clone()
+        };
+        Option_::new(&x.code, label, v.category == x.code)
+    }));
+    let snapshot = app.catalog().await.ok();
+    let mut townships = vec![Option_::new(
+        "",
+        tr.t("request-place-choose"),
+        v.township.is_empty(),
+    )];
+    let mut villages = vec![Option_::new(
+        "",
+        tr.t("request-village-any"),
+        v.village.is_empty(),
+    )];
+    if let Some(s) = &snapshot {
+        townships.extend(s.townships().map(|t| {
+            Option_::new(
+                t.code.as_str(),
+                t.name.clone(),
+                v.township == t.code.as_str(),
+            )
+        }));
+        for t in s.townships() {
+            villages.extend(
+                s.divisions
+                    .iter()
+                    .filter(|d| d.parent.as_ref() == Some(&t.code))
+                    .map(|d| {
+                        Option_::new(
+                            d.code.as_str(),
+                            format!("{} · {}", t.name, d.name),
+                            v.village == d.code.as_str(),
+                        )
+                    }),
+            );
+        }
+    }
+    let mut text = Field::new("text", tr.t("request-text"), "textarea")
+        .value(v.text.clone())
+        .hint(tr.t("request-text-hint"));
+    text.maxlength = Some(4000);
+    let check = |name: &'static str, on: bool| {
+        Field::new(name, tr.t(&format!("request-{name}-label")), "checkboxes").options(vec![
+            Option_::new("yes", tr.t(&format!("request-{name}")), on),
+        ])
+    };
+    page.fields = vec![
+        Field::new("kind", tr.t("request-kind"), "select").options(kinds),
+        Field::new("category", tr.t("request-category"), "select").options(cats),
+        text,
+        Field::new("township", tr.t("request-township"), "select")
+            .options(townships)
+            .hint(tr.t("request-township-hint")),
+        Field::new("village", tr.t("request-village"), "select").options(villages),
+        Field::new("address", tr.t("request-address"), "text").value(v.address.clone()),
+        Field::new("photo", tr.t("request-photo"), "file").hint(tr.t("request-photo-hint")),
+        check("urgent", v.urgent),
+        check("anonymous", v.anonymous),
+        check("disclose", v.disclose),
+    ];
+    page
+}
+
+pub async fn new(State(app): State<App>, c: Chrome, SignedIn(_p): SignedIn) -> Response {
+    new_form(&app, &c, &Typed::default())
+        .await
+        .show(c, StatusCode::OK)
+}
+
+pub async fn post_new(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    multipart: Multipart,
+) -> Response {
+    let form = match crate::upload_form::read_upload_form(multipart, "photo").await {
+        Ok(form) => form,
+        Err(e) => return super::upload_form_error(c, e, tongban_domain::upload::MAX_FILE_BYTES),
+    };
+    let typed = Typed {
+        kind: form.text("kind").to_owned(),
+        category: form.text("category").to_owned(),
+        text: form.text("text").to_owned(),
+        township: form.text("township").to_owned(),
+        village: form.text("village").to_owned(),
+        address: form.text("address").to_owned(),
+        urgent: form.text("urgent") == "yes",
+        anonymous: form.text("anonymous") == "yes",
+        disclose: form.text("disclose") == "yes",
+    };
+    let photos = if form.file.is_empty() {
+        Vec::new()
+    } else {
+        vec![(form.file_name.clone(), form.file.clone())]
+    };
+    let new = NewRequest {
+        kind: typed.kind.clone(),
+        category: typed.category.clone(),
+        urgent: typed.urgent,
+        text: typed.text.clone(),
+        township: typed.township.clone(),
+        village: typed.village.clone(),
+        address: typed.address.clone(),
+        anonymous: typed.anonymous,
+        disclose: typed.disclose,
+        photos,
+        ..NewRequest::default()
+    };
+    match app.file_request(Some(&p), Channel::App, &new).await {
+        Ok(r) => see_other(&format!("/requests/{}?filed=1", r.id), Vec::new()),
+        Err(e) => new_form(&app, &c, &typed).await.or_error(c, e),
+    }
+}
+
+struct Row {
+    href: String,
+    reference: String,
+    category: String,
+    stage: String,
+    when: String,
+    light: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct ListTemplate {
+    c: Chrome,
+    title: String,
+    lead: Option<String>,
+    rows: Vec<Row>,
+    empty: String,
+    new_link: bool,
+}
+
+fn rows(c: &Chrome, now: i64, list: &[RequestRecord]) -> Vec<Row> {
+    list.iter()
+        .map(|r| Row {
+            href: format!("/requests/{}", r.id),
+            reference: display_reference(r),
+            category: category_name(c, &r.category),
+            stage: c.tr.t(&format!("request-stage-{}", r.stage)),
+            when: super::staff::beijing_time(r.resolve_by.unwrap_or(r.created_at)),
+            light: match r.resolve_by {
+                Some(due) if now > due && r.stage != "closed" => "red",
+                Some(due) if due - now < 86_400_000 && r.stage != "closed" => "yellow",
+                _ => "none",
+            },
+        })
+        .collect()
+}
+
+pub async fn mine(State(app): State<App>, c: Chrome, SignedIn(p): SignedIn) -> Response {
+    match app.my_requests(&p).await {
+        Ok(list) => {
+            let title = c.tr.t("request-mine-title");
+            let empty = c.tr.t("request-mine-none");
+            let rows = rows(&c, app.now_ms(), &list);
+            render(
+                StatusCode::OK,
+                &ListTemplate {
+                    c: c.titled(&title),
+                    title,
+                    lead: None,
+                    rows,
+                    empty,
+                    new_link: true,
+                },
+            )
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+/// The dispatch centre's queue, or a unit's requests.
+pub async fn staff_list(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+) -> Response {
+    let (list, title, lead) = if p.actor.has(Role::Dispatcher) {
+        (
+            app.dispatch_queue(&p).await,
+            c.tr.t("request-queue-title"),
+            c.tr.t("request-queue-lead"),
+        )
+    } else {
+        (
+            app.unit_requests(&p).await,
+            c.tr.t("request-unit-title"),
+            c.tr.t("request-unit-lead"),
+        )
+    };
+    match list {
+        Ok(list) => {
+            let rows = rows(&c, app.now_ms(), &list);
+            let empty = c.tr.t("request-queue-none");
+            render(
+                StatusCode::OK,
+                &ListTemplate {
+                    c: c.titled(&title),
+                    title,
+                    lead: Some(lead),
+                    rows,
+                    empty,
+                    new_link: false,
+                },
+            )
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+struct Step {
+    when: String,
+    what: String,
+    unit: String,
+    note: String,
+}
+
+struct SuggestionRow {
+    unit: String,
+    name: String,
+    percent: u32,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestTemplate {
+    c: Chrome,
+    r: RequestRecord,
+    reference: String,
+    kind: String,
+    category: String,
+    stage: String,
+    unit: String,
+    place: String,
+    resolve_by: String,
+    sign_by: String,
+    just_filed: bool,
+    error: Option<String>,
+    timeline: Vec<Step>,
+    photos: Vec<(String, String)>,
+    suggestions: Vec<SuggestionRow>,
+    units: Vec<(String, String)>,
+    /// The loop actions the viewer may take now.
+    can: Vec<&'static str>,
+}
+
+impl RequestTemplate {
+    fn may(&self, action: &str) -> bool {
+        self.can.contains(&action)
+    }
+}
+
+/// The actions `p` may take on `r` now (what the domain would allow, to offer as buttons).
+fn possible(p: &Principal, r: &RequestRecord, state: &RequestState) -> Vec<&'static str> {
+    let a = &p.actor;
+    let mut out = Vec::new();
+    let own_unit = a.is_staff() && a.unit.as_ref().map(|u| u.as_str()) == r.unit_code.as_deref();
+    match r.stage.as_str() {
+        "filed" if a.has(Role::Dispatcher) => out.extend(["dispatch", "merge"]),
+        "dispatched" if own_unit => out.extend(["sign", "return"]),
+        "in_hand" if own_unit => {
+            out.extend(["contact", "reply"]);
+            if state.extension == Extension::None {
+                out.push("ask_extension");
+            }
+        }
+        "replied" if a.has(Role::Dispatcher) => out.extend(["close", "send_back"]),
+        "closed" if r.requester_id.as_deref() == Some(a.user_id.as_str()) => {
+            if state.rating.is_none() {
+                out.push("rate");
+            } else if state.rating.is_some_and(|s| s <= 2) && !state.reopened {
+                out.push("reopen");
+            }
+        }
+        _ => {}
+    }
+    if matches!(state.extension, Extension::Asked { .. }) && a.has(Role::Dispatcher) {
+        out.extend(["grant_extension", "refuse_extension"]);
+    }
+    if a.has(Role::Supervisor) && matches!(r.stage.as_str(), "dispatched" | "in_hand" | "replied") {
+        out.push("urge");
+    }
+    out
+}
+
+async fn request_page(
+    app: &App,
+    c: Chrome,
+    p: &Principal,
+    id: &str,
+    just_filed: bool,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let r = match app.visible_request(p, id).await {
+        Ok(r) => r,
+        Err(e) => return app_error(c, e),
+    };
+    let tr = c.tr;
+    let state: RequestState = serde_json::from_str(&r.state)
+        .unwrap_or_else(|_| RequestState::new(RequestKind::Complaint, None));
+    let snapshot = app.catalog().await.ok();
+    let unit_name = |code: &str| {
+        snapshot
+            .as_ref()
+            .map_or_else(|| code.to_owned(), |s| s.unit_name(code).to_owned())
+    };
+    let events = app
+        .store
+        .request_events(&app.tenant, &r.id)
+        .await
+        .unwrap_or_default();
+    let timeline = events
+        .iter()
+        .map(|e| {
+            let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            let note = ["reason", "note", "text", "comment"]
+                .iter()
+                .find_map(|k| detail[*k].as_str().filter(|s| !s.is_empty()))
+                .map(str::to_owned)
+                .or_else(|| detail["unit"].as_str().map(&unit_name))
+                .or_else(|| {
+                    detail["score"]
+                        .as_u64()
+                        .map(|s| tr.ta("request-rated", &[("score", s.to_string())]))
+                })
+                .unwrap_or_default();
+            Step {
+                when: super::staff::beijing_time(e.at),
+                what: tr.t(&format!("request-action-{}", e.action)),
+                unit: e.actor_unit.as_deref().map(&unit_name).unwrap_or_default(),
+                note,
+            }
+        })
+        .collect();
+    let photos = app
+        .request_photos(p, &r.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| (x.id, x.file_name))
+        .collect();
+    let can = possible(p, &r, &state);
+    let suggestions = if can.contains(&"dispatch") {
+        app.routing_suggestions(p, &r.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| SuggestionRow {
+                name: unit_name(&s.unit),
+                percent: (s.score * 100.0).round() as u32,
+                reason: match &s.reason {
+                    tongban_app::routing::Reason::Rule(k) => {
+                        tr.ta("request-reason-rule", &[("keyword", k.clone())])
+                    }
+                    tongban_app::routing::Reason::Words(w) if s.as_township => {
+                        tr.ta("request-reason-township", &[("words", w.join("、"))])
+                    }
+                    tongban_app::routing::Reason::Words(w) => {
+                        tr.ta("request-reason-words", &[("words", w.join("、"))])
+                    }
+                },
+                unit: s.unit,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let units = if can.contains(&"dispatch") {
+        snapshot
+            .as_ref()
+            .map(|s| {
+                s.units
+                    .iter()
+                    .map(|u| (u.code.to_string(), u.name_zh.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let place = [r.village_code.as_deref(), r.township_code.as_deref()]
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|code| {
+            snapshot
+                .as_ref()
+                .and_then(|s| s.division(code))
+                .map(|d| d.name.clone())
+        })
+        .into_iter()
+        .chain(r.address.clone())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let title = display_reference(&r);
+    let category = category_name(&c, &r.category);
+    let page = RequestTemplate {
+        c: c.titled(&title),
+        reference: title,
+        kind: tr.t(&format!("request-kind-{}", r.kind)),
+        category,
+        stage: tr.t(&format!("request-stage-{}", r.stage)),
+        unit: r.unit_code.as_deref().map(&unit_name).unwrap_or_default(),
+        place,
+        resolve_by: r
+            .resolve_by
+            .map(super::staff::beijing_time)
+            .unwrap_or_default(),
+        sign_by: r
+            .sign_by
+            .map(super::staff::beijing_time)
+            .unwrap_or_default(),
+        just_filed,
+        error,
+        timeline,
+        photos,
+        suggestions,
+        units,
+        can,
+        r,
+    };
+    render(status, &page)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RequestQueryParams {
+    filed: Option<String>,
+}
+
+pub async fn show(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<RequestQueryParams>,
+) -> Response {
+    request_page(&app, c, &p, &id, q.filed.is_some(), None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ActForm {
+    #[serde(default)]
+    action: String,
+    version: Option<i64>,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    score: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    into: String,
+}
+
+fn action_of(f: &ActForm) -> Option<RequestAction> {
+    Some(match f.action.as_str() {
+        "dispatch" => RequestAction::Dispatch {
+            unit: f.unit.clone(),
+        },
+        "return" => RequestAction::Return {
+            reason: f.reason.clone(),
+        },
+        "sign" => RequestAction::Sign,
+        "contact" => RequestAction::Contact {
+            note: f.note.clone(),
+        },
+        "ask_extension" => RequestAction::AskExtension {
+            days: f.days.trim().parse().unwrap_or(0),
+            reason: f.reason.clone(),
+        },
+        "grant_extension" => RequestAction::GrantExtension,
+        "refuse_extension" => RequestAction::RefuseExtension {
+            reason: f.reason.clone(),
+        },
+        "reply" => RequestAction::Reply {
+            text: f.text.clone(),
+        },
+        "close" => RequestAction::Close,
+        "send_back" => RequestAction::SendBack {
+            reason: f.reason.clone(),
+        },
+        "rate" => RequestAction::Rate {
+            score: f.score.trim().parse().unwrap_or(0),
+            comment: f.comment.clone(),
+        },
+        "reopen" => RequestAction::Reopen {
+            reason: f.reason.clone(),
+        },
+        "urge" => RequestAction::Urge {
+            note: f.note.clone(),
+        },
+        "merge" => RequestAction::Merge {
+            into: f.into.clone(),
+        },
+        _ => return None,
+    })
+}
+
+pub async fn act(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    let Some(action) = action_of(&f) else {
+        return request_page(
+            &app,
+            c.clone(),
+            &p,
+            &id,
+            false,
+            Some(c.tr.t("err-request_wrong_stage")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match app.act_on_request(&p, &id, f.version, &action).await {
+        Ok(_) => see_other(&format!("/requests/{id}"), Vec::new()),
+        Err(AppError::Refused(r)) if r.kind != tongban_app::RefusalKind::NotFound => {
+            let text = message(c.tr, &r);
+            let status = crate::error::status_of(r.kind);
+            let status = if status == StatusCode::BAD_REQUEST {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                status
+            };
+            request_page(&app, c, &p, &id, false, Some(text), status).await
+        }
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn photo(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path((id, photo)): Path<(String, String)>,
+) -> Response {
+    match app.request_photo_bytes(&p, &id, &photo, true).await {
+        Ok((record, bytes)) => (
+            [
+                (CONTENT_TYPE, record.media_type.clone()),
+                (
+                    CONTENT_DISPOSITION,
+                    "attachment; filename=\"photo\"".to_owned(),
+                ),
+                (CACHE_CONTROL, "private, no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub async fn photo_thumb(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path((id, photo)): Path<(String, String)>,
+) -> Response {
+    match app.request_photo_bytes(&p, &id, &photo, false).await {
+        Ok((_, bytes)) => (
+            [
+                (CONTENT_TYPE, "image/jpeg"),
+                (CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => app_error(c, e),
+    }
+}
