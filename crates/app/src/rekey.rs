@@ -20,6 +20,8 @@ pub struct RekeyReport {
     pub users_rewritten: u64,
     /// Rows that changed while the run read them; run again to finish them.
     pub users_left: u64,
+    /// Requests whose caller's name and number were rewritten.
+    pub requests_rewritten: u64,
 }
 
 fn under_current_key(
@@ -36,7 +38,8 @@ fn under_current_key(
 }
 
 impl crate::App {
-    /// Rewrites every user's phone number, identity number and authenticator secret under the
+    /// Rewrites every user's phone number, identity number and authenticator secret, and every
+    /// request's caller contact, under the
     /// vault's current key. Fails, changing nothing on that page, if a ciphertext names a key
     /// that is no longer configured.
     pub async fn reencrypt_personal_data(&self) -> Result<RekeyReport, AppError> {
@@ -75,6 +78,25 @@ impl crate::App {
             }
             tx.commit().await?;
         }
+        // The contact details of callers taken on the hotline or through Open311.
+        let mut after = String::new();
+        loop {
+            let page = self.store.request_contacts_page(&after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            let mut tx = self.store.begin().await?;
+            for old in &page {
+                let new = tongban_store::RequestContact {
+                    name_enc: under_current_key(vault, crate::requests::CONTACT_NAME, &old.name_enc)?,
+                    phone_enc: under_current_key(vault, PHONE, &old.phone_enc)?,
+                    ..old.clone()
+                };
+                if new != *old && self.store.replace_request_contact(&mut tx, old, &new).await? {
+                    report.requests_rewritten += 1;
+                }
+            }
+            tx.commit().await?;
+        }
         let mut tx = self.store.begin().await?;
         let entry = tongban_domain::audit::AuditEntry {
             at_ms: self.now_ms(),
@@ -84,8 +106,11 @@ impl crate::App {
             object: format!("key:{}", report.key_id),
             request_id: crate::request_id(),
             detail: format!(
-                "checked {}, rewritten {}, left {}",
-                report.users_checked, report.users_rewritten, report.users_left
+                "checked {}, rewritten {}, left {}, requests {}",
+                report.users_checked,
+                report.users_rewritten,
+                report.users_left,
+                report.requests_rewritten
             ),
         };
         self.store

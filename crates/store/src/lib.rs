@@ -26,7 +26,8 @@ pub use catalog::{ImportCounts, MasterData};
 pub use error::StoreError;
 pub use people::{EncryptedFields, OtpRecord, OtpSender, UserKind, UserRecord};
 pub use requests::{
-    ApiKeyRecord, RequestEvent, RequestPhoto, RequestQuery, RequestRecord, RoutingExample,
+    ApiKeyRecord, RequestContact, RequestEvent, RequestPhoto, RequestQuery, RequestRecord,
+    RoutingExample,
     RoutingRule,
 };
 pub use search_log::SearchMiss;

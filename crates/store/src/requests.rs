@@ -686,3 +686,64 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+/// The encrypted contact fields of one request, as key rotation sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestContact {
+    pub tenant: String,
+    pub id: String,
+    pub name_enc: Option<String>,
+    pub phone_enc: Option<String>,
+}
+
+impl Store {
+    /// Requests with contact fields (every tenant), in id order after `after_id`.
+    pub async fn request_contacts_page(
+        &self,
+        after_id: &str,
+        limit: i64,
+    ) -> Result<Vec<RequestContact>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant, id, contact_name_enc, contact_phone_enc FROM requests \
+             WHERE id > $1 AND (contact_name_enc IS NOT NULL OR contact_phone_enc IS NOT NULL) \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RequestContact {
+                    tenant: r.try_get("tenant")?,
+                    id: r.try_get("id")?,
+                    name_enc: r.try_get("contact_name_enc")?,
+                    phone_enc: r.try_get("contact_phone_enc")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces a request's contact ciphertexts if they are still `old`.
+    pub async fn replace_request_contact(
+        &self,
+        tx: &mut Tx,
+        old: &RequestContact,
+        new: &RequestContact,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE requests SET contact_name_enc = $3, contact_phone_enc = $4 \
+             WHERE tenant = $1 AND id = $2 AND COALESCE(contact_name_enc, '') = $5 \
+             AND COALESCE(contact_phone_enc, '') = $6",
+        )
+        .bind(&old.tenant)
+        .bind(&old.id)
+        .bind(&new.name_enc)
+        .bind(&new.phone_enc)
+        .bind(old.name_enc.as_deref().unwrap_or(""))
+        .bind(old.phone_enc.as_deref().unwrap_or(""))
+        .execute(tx.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

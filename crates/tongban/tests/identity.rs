@@ -326,6 +326,12 @@ backend_tests! {
         let resident = t.app.principal_of(&resident_id).await.unwrap_or_else(|e| panic!("{e}"));
         t.app.set_notification_email(&resident, "li.ming@qq.com").await.unwrap_or_else(|e| panic!("{e}"));
 
+        // And so is a caller's number taken on the hotline.
+        let dispatcher_id = t.app.store.user_by_username(&t.app.tenant, "dispatcher").await.ok().flatten().map(|u| u.id).unwrap_or_default();
+        let dispatcher = t.app.principal_of(&dispatcher_id).await.unwrap_or_else(|e| panic!("{e}"));
+        let call = tongban_app::requests::NewRequest { kind: "咨询".into(), category: "insurance".into(), text: "医保怎么交".into(), contact_name: "张大爷".into(), contact_phone: "13912345678".into(), ..Default::default() };
+        let request = t.app.file_request(Some(&dispatcher), tongban_app::requests::Channel::Hotline, &call).await.unwrap_or_else(|e| panic!("{e}"));
+
         let rotated = with_keys(&[new_key.clone(), old_keys[0].clone()]);
         let report = rotated.reencrypt_personal_data().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.key_id, 2);
@@ -342,6 +348,9 @@ backend_tests! {
         assert_eq!(phone.ok().as_deref(), Some(DEMO_RESIDENT_PHONE));
         let profile = new_only.profile(&resident).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(profile.email.as_deref(), Some("li.ming@qq.com"), "the e-mail was re-encrypted too");
+        assert_eq!(report.requests_rewritten, 1);
+        let stored = t.app.store.request(&t.app.tenant, &request.id).await.ok().flatten().and_then(|r| r.contact_phone_enc).unwrap_or_default();
+        assert_eq!(new_only.identity.vault.decrypt("phone", &stored).ok().as_deref(), Some("13912345678"));
         assert!(matches!(
             t.app.reveal(&supervisor, &person.id, tongban_app::people::PersonalField::Phone).await,
             Err(AppError::Vault(_))
