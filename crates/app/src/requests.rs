@@ -579,6 +579,58 @@ impl crate::App {
         Ok(self.router().await?.suggest(text, township, n))
     }
 
+    /// Earlier requests this one probably repeats (similar text near the same place within a
+    /// week), most similar first: offered to the dispatcher for merging.
+    pub async fn possible_duplicates(
+        &self,
+        p: &Principal,
+        id: &str,
+    ) -> Result<Vec<(RequestRecord, f64)>, AppError> {
+        use tongban_domain::request::similar::{DUPLICATE_WINDOW_DAYS, Sighting, likely_duplicates};
+        if !p.actor.has(Role::Dispatcher) {
+            return Err(AppError::forbidden());
+        }
+        let r = self
+            .store
+            .request(&self.tenant, id)
+            .await?
+            .ok_or_else(|| AppError::hidden("request_not_found"))?;
+        let Some(township) = r.township_code.clone() else {
+            return Ok(Vec::new());
+        };
+        let q = RequestQuery {
+            township_code: Some(township),
+            created_from: Some(r.created_at - DUPLICATE_WINDOW_DAYS * 86_400_000),
+            created_to: Some(r.created_at),
+            newest_first: true,
+            limit: 500,
+            ..RequestQuery::default()
+        };
+        let earlier: Vec<RequestRecord> = self
+            .store
+            .requests(&self.tenant, &q)
+            .await?
+            .into_iter()
+            .filter(|e| e.id != r.id && e.stage != "merged")
+            .collect();
+        fn sighting(x: &RequestRecord) -> Sighting<'_> {
+            Sighting {
+                id: &x.id,
+                text: &x.text,
+                township: x.township_code.as_deref(),
+                village: x.village_code.as_deref(),
+                point: x.lat.zip(x.lon),
+                filed_at: DateTime::<Utc>::from_timestamp_millis(x.created_at).unwrap_or_default(),
+            }
+        }
+        let sightings: Vec<Sighting<'_>> = earlier.iter().map(sighting).collect();
+        let found = likely_duplicates(&sighting(&r), &sightings);
+        Ok(found
+            .into_iter()
+            .filter_map(|(id, score)| earlier.iter().find(|e| e.id == id).map(|e| (e.clone(), score)))
+            .collect())
+    }
+
     /// Adds past dispatches for routing to learn from (the demo's labelled requests).
     pub async fn learn_routing(&self, examples: &[RoutingExample]) -> Result<(), AppError> {
         let mut tx = self.store.begin().await?;

@@ -189,3 +189,40 @@ backend_tests! {
         assert!(r.contact_phone_enc.as_deref().is_some_and(|c| !c.contains("13912345678")), "the caller's number is encrypted");
     }
 }
+
+backend_tests! {
+    async fn a_repeat_near_the_same_place_is_offered_for_merging_and_merged(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let dispatcher = staff(&t, "dispatcher").await;
+        let lamp = |text: &str, village: &str| NewRequest {
+            kind: "求助".into(),
+            category: "city.lighting".into(),
+            text: text.into(),
+            township: GXZ.into(),
+            village: village.into(),
+            ..NewRequest::default()
+        };
+        set_clock(&t, "2026-03-02T09:00:00+08:00");
+        let first = app.file_request(Some(&me), Channel::App, &lamp("城东村口的路灯坏了一个多月了，晚上黑得看不见路", "130534100201")).await.unwrap_or_else(|e| panic!("{e}"));
+        let elsewhere = app.file_request(Some(&me), Channel::App, &lamp("城东村口的路灯坏了一个多月了，晚上黑得看不见路", "130534100202")).await.unwrap_or_else(|e| panic!("{e}"));
+        set_clock(&t, "2026-03-04T10:00:00+08:00");
+        let again = app.file_request(Some(&me), Channel::App, &lamp("城东村村口路灯坏了快一个月，晚上走路看不见", "130534100201")).await.unwrap_or_else(|e| panic!("{e}"));
+        let offered = app.possible_duplicates(&dispatcher, &again.id).await.unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = offered.iter().map(|(r, _)| r.id.as_str()).collect();
+        assert_eq!(ids, [first.id.as_str()], "not the other village's");
+        assert!(!ids.contains(&elsewhere.id.as_str()));
+        assert!(matches!(app.possible_duplicates(&me, &again.id).await, Err(AppError::Refused(_))), "only dispatchers");
+
+        let merged = app.act_on_request(&dispatcher, &again.id, None, &RequestAction::Merge { into: first.id.clone() }).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((merged.stage.as_str(), merged.merged_into.as_deref()), ("merged", Some(first.id.as_str())));
+        assert!(!app.dispatch_queue(&dispatcher).await.unwrap_or_default().iter().any(|r| r.id == again.id));
+        let (_, code, _) = refusal(app.act_on_request(&dispatcher, &first.id, None, &RequestAction::Merge { into: "nope".into() }).await.err().unwrap_or_else(|| panic!("merged into nothing")));
+        assert_eq!(code, "request_not_found");
+        // A week later the same words are a new request, not a repeat.
+        set_clock(&t, "2026-03-12T10:00:00+08:00");
+        let later = app.file_request(Some(&me), Channel::App, &lamp("城东村口的路灯坏了一个多月了，晚上黑得看不见路", "130534100201")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(app.possible_duplicates(&dispatcher, &later.id).await.unwrap_or_default().is_empty());
+    }
+}

@@ -693,3 +693,5 @@ nav-my-requests = My reports
 nav-requests = Requests
 err-request_photo_not_image = A photo must be a JPG or PNG picture.
 err-request_too_many_photos = At most { $max } photos.
+request-duplicates = Possibly the same as (same place, within 7 days, similar words)
+request-merge-into = Merge into it

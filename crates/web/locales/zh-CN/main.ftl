@@ -675,3 +675,5 @@ nav-my-requests = 我的诉求
 nav-requests = 诉求工单
 err-request_photo_not_image = 照片请上传 JPG 或 PNG 图片。
 err-request_too_many_photos = 最多上传 { $max } 张照片。
+request-duplicates = 可能与以下诉求重复（同一地点、7 天内、内容相近）
+request-merge-into = 合并到这条

@@ -323,6 +323,8 @@ struct RequestTemplate {
     photos: Vec<(String, String)>,
     suggestions: Vec<SuggestionRow>,
     units: Vec<(String, String)>,
+    /// Earlier requests this one probably repeats: (id, reference, percent).
+    duplicates: Vec<(String, String, u32)>,
     /// The loop actions the viewer may take now.
     can: Vec<&'static str>,
 }
@@ -462,6 +464,16 @@ async fn request_page(
     } else {
         Vec::new()
     };
+    let duplicates = if can.contains(&"merge") {
+        app.possible_duplicates(p, &r.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(d, score)| (d.id.clone(), display_reference(&d), (score * 100.0).round() as u32))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let place = [r.village_code.as_deref(), r.township_code.as_deref()]
         .into_iter()
         .flatten()
@@ -500,6 +512,7 @@ async fn request_page(
         photos,
         suggestions,
         units,
+        duplicates,
         can,
         r,
     };
