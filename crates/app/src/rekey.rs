@@ -87,11 +87,20 @@ impl crate::App {
             let mut tx = self.store.begin().await?;
             for old in &page {
                 let new = tongban_store::RequestContact {
-                    name_enc: under_current_key(vault, crate::requests::CONTACT_NAME, &old.name_enc)?,
+                    name_enc: under_current_key(
+                        vault,
+                        crate::requests::CONTACT_NAME,
+                        &old.name_enc,
+                    )?,
                     phone_enc: under_current_key(vault, PHONE, &old.phone_enc)?,
                     ..old.clone()
                 };
-                if new != *old && self.store.replace_request_contact(&mut tx, old, &new).await? {
+                if new != *old
+                    && self
+                        .store
+                        .replace_request_contact(&mut tx, old, &new)
+                        .await?
+                {
                     report.requests_rewritten += 1;
                 }
             }

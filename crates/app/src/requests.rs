@@ -586,7 +586,9 @@ impl crate::App {
         p: &Principal,
         id: &str,
     ) -> Result<Vec<(RequestRecord, f64)>, AppError> {
-        use tongban_domain::request::similar::{DUPLICATE_WINDOW_DAYS, Sighting, likely_duplicates};
+        use tongban_domain::request::similar::{
+            DUPLICATE_WINDOW_DAYS, Sighting, likely_duplicates,
+        };
         if !p.actor.has(Role::Dispatcher) {
             return Err(AppError::forbidden());
         }
@@ -627,7 +629,12 @@ impl crate::App {
         let found = likely_duplicates(&sighting(&r), &sightings);
         Ok(found
             .into_iter()
-            .filter_map(|(id, score)| earlier.iter().find(|e| e.id == id).map(|e| (e.clone(), score)))
+            .filter_map(|(id, score)| {
+                earlier
+                    .iter()
+                    .find(|e| e.id == id)
+                    .map(|e| (e.clone(), score))
+            })
             .collect())
     }
 

@@ -27,8 +27,7 @@ pub use error::StoreError;
 pub use people::{EncryptedFields, OtpRecord, OtpSender, UserKind, UserRecord};
 pub use requests::{
     ApiKeyRecord, RequestContact, RequestEvent, RequestPhoto, RequestQuery, RequestRecord,
-    RoutingExample,
-    RoutingRule,
+    RoutingExample, RoutingRule,
 };
 pub use search_log::SearchMiss;
 pub use sessions::{ApiTokenRecord, SessionRecord};

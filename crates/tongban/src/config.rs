@@ -49,6 +49,14 @@ pub struct Config {
     pub s3_region: String,
     pub s3_access_key_id: String,
     pub s3_secret_access_key: String,
+    /// The request loop's time limits by kind and urgency (see `TimeLimits`), e.g.
+    /// `[request_limits] sign_minutes = 120` and `resolve_days = { complaint = 5 }`.
+    pub request_limits: tongban_domain::request::limits::TimeLimits,
+    /// Office hours the request limits are counted in, e.g. `08:30-12:00,14:30-17:30`.
+    pub working_hours: String,
+    /// Dispatch without a dispatcher when routing's best suggestion is at least this sure
+    /// (0–1); unset: a dispatcher always confirms.
+    pub auto_dispatch_at: Option<f64>,
     /// Staff roles that must use an authenticator app. Unset: administrator and supervisor
     /// (none with `--demo`, so demo accounts sign in with a password alone).
     pub totp_roles: Option<Vec<String>>,
@@ -81,6 +89,9 @@ impl Default for Config {
             s3_region: String::new(),
             s3_access_key_id: String::new(),
             s3_secret_access_key: String::new(),
+            request_limits: tongban_domain::request::limits::TimeLimits::default(),
+            working_hours: "08:30-12:00,14:30-17:30".into(),
+            auto_dispatch_at: None,
             totp_roles: None,
             secure_cookies: true,
             session_idle_minutes: 30,
@@ -90,7 +101,7 @@ impl Default for Config {
 }
 
 /// The keys a `TONGBAN_*` environment variable may set.
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 27] = [
     "listen",
     "data_dir",
     "database_url",
@@ -111,6 +122,9 @@ const KEYS: [&str; 24] = [
     "s3_region",
     "s3_access_key_id",
     "s3_secret_access_key",
+    "request_limits",
+    "working_hours",
+    "auto_dispatch_at",
     "totp_roles",
     "secure_cookies",
     "session_idle_minutes",
@@ -146,6 +160,7 @@ pub struct Settings {
     pub mailer: Option<tongban_app::email::Mailer>,
     /// The S3-compatible store for uploaded files, if configured (else DATA_DIR/files).
     pub s3: Option<tongban_app::blobs::S3Settings>,
+    pub request_policy: tongban_app::requests::RequestPolicy,
     pub totp_roles: Option<Vec<tongban_domain::Role>>,
     pub secure_cookies: bool,
     pub sessions: tongban_domain::signin::SessionPolicy,
@@ -297,6 +312,28 @@ fn validate(c: Config) -> Result<Settings, String> {
             }
         }
     };
+    for v in c.request_limits.validate() {
+        errors.push(format!("request_limits.{v}"));
+    }
+    let hours = match parse_working_hours(&c.working_hours) {
+        Ok(h) => h,
+        Err(why) => {
+            errors.push(format!("working_hours: `{}` {why}", c.working_hours));
+            tongban_domain::request::limits::WorkingHours::default()
+        }
+    };
+    if let Some(a) = c.auto_dispatch_at
+        && !(a > 0.0 && a <= 1.0)
+    {
+        errors.push(format!(
+            "auto_dispatch_at: {a} must be above 0 and at most 1"
+        ));
+    }
+    let request_policy = tongban_app::requests::RequestPolicy {
+        limits: c.request_limits.clone(),
+        hours,
+        auto_dispatch_at: c.auto_dispatch_at,
+    };
     if c.data_keys.is_empty() != c.index_key.is_empty() {
         errors.push(
             "data_keys and index_key: set both, or neither (then DATA_DIR/keys.toml is used)"
@@ -319,6 +356,7 @@ fn validate(c: Config) -> Result<Settings, String> {
             webhook,
             mailer,
             s3,
+            request_policy,
             totp_roles,
             secure_cookies: c.secure_cookies,
             sessions: tongban_domain::signin::SessionPolicy {
@@ -346,6 +384,12 @@ mod tests {
             max_connections: 0,
             log_format: "xml".into(),
             database_url: "mysql://x".into(),
+            working_hours: "9-5".into(),
+            auto_dispatch_at: Some(1.5),
+            request_limits: tongban_domain::request::limits::TimeLimits {
+                sign_minutes_urgent: 600,
+                ..Default::default()
+            },
             ..Config::default()
         };
         let message = validate(c).err().unwrap_or_default();
@@ -355,6 +399,9 @@ mod tests {
             "max_connections",
             "log_format",
             "database_url",
+            "working_hours",
+            "auto_dispatch_at",
+            "request_limits.sign_minutes_urgent",
         ] {
             assert!(message.contains(needle), "{needle} missing in {message}");
         }
@@ -366,5 +413,38 @@ mod tests {
         assert!(s.database_url.starts_with("sqlite://"));
         assert!(s.database_url.ends_with("tongban.db"));
         assert_eq!(s.listen.port(), 8080);
+    }
+}
+
+/// Reads office hours as `HH:MM-HH:MM` periods separated by commas.
+fn parse_working_hours(
+    text: &str,
+) -> Result<tongban_domain::request::limits::WorkingHours, String> {
+    let time = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+            .map_err(|_| format!("has `{}`, not a time like 08:30", t.trim()))
+    };
+    let mut periods = Vec::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (a, b) = part
+            .split_once('-')
+            .ok_or_else(|| format!("has `{}`, not a period like 08:30-12:00", part.trim()))?;
+        periods.push((time(a)?, time(b)?));
+    }
+    tongban_domain::request::limits::WorkingHours::new(periods).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod working_hours_tests {
+    use super::parse_working_hours;
+
+    #[test]
+    fn office_hours_are_read_as_periods_and_bad_ones_named() {
+        let h = parse_working_hours("08:30-12:00, 14:00-17:30").unwrap_or_default();
+        assert_eq!(h.periods.len(), 2);
+        assert_eq!(h.minutes_per_day(), 210 + 210);
+        assert!(parse_working_hours("8h-12h").is_err());
+        assert!(parse_working_hours("14:00-12:00").is_err());
+        assert!(parse_working_hours("").is_err());
     }
 }

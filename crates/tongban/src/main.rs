@@ -301,7 +301,8 @@ async fn open_with(settings: &Settings, demo: bool) -> anyhow::Result<App> {
         Arc::new(SystemClock),
     )
     .with_identity(identity(settings, demo)?)
-    .with_blobs(blobs);
+    .with_blobs(blobs)
+    .with_request_policy(settings.request_policy.clone());
     let app = match &settings.webhook {
         Some(hook) => app.with_webhook(hook.clone()),
         None => app,

@@ -226,3 +226,22 @@ backend_tests! {
         assert!(app.possible_duplicates(&dispatcher, &later.id).await.unwrap_or_default().is_empty());
     }
 }
+
+backend_tests! {
+    async fn above_the_configured_confidence_routing_dispatches_by_itself(backend: Backend) {
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        t.app.learn_routing(&tongban_app::demo_routing_history()).await.unwrap_or_else(|e| panic!("{e}"));
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let sure = t.app.clone().with_request_policy(tongban_app::requests::RequestPolicy { auto_dispatch_at: Some(0.5), ..Default::default() });
+        set_clock(&t, "2026-03-02T09:00:00+08:00");
+        let r = sure.file_request(Some(&me), Channel::App, &complaint()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.stage.as_str(), r.unit_code.as_deref()), ("dispatched", Some(RSJ)));
+        let events = t.app.store.request_events(&t.app.tenant, &r.id).await.unwrap_or_default();
+        assert_eq!(events.last().map(|e| (e.action.as_str(), e.actor_id.as_str())), Some(("dispatch", "system")));
+        // Nobody is that sure of a vague request: it waits for a dispatcher.
+        let cautious = t.app.clone().with_request_policy(tongban_app::requests::RequestPolicy { auto_dispatch_at: Some(0.99), ..Default::default() });
+        let vague = NewRequest { text: "有个事想反映一下，麻烦你们管管".into(), ..complaint() };
+        let r = cautious.file_request(Some(&me), Channel::App, &vague).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.stage, "filed");
+    }
+}

@@ -469,7 +469,13 @@ async fn request_page(
             .await
             .unwrap_or_default()
             .into_iter()
-            .map(|(d, score)| (d.id.clone(), display_reference(&d), (score * 100.0).round() as u32))
+            .map(|(d, score)| {
+                (
+                    d.id.clone(),
+                    display_reference(&d),
+                    (score * 100.0).round() as u32,
+                )
+            })
             .collect()
     } else {
         Vec::new()
