@@ -245,3 +245,33 @@ backend_tests! {
         assert_eq!(r.stage, "filed");
     }
 }
+
+backend_tests! {
+    async fn a_dispatcher_takes_a_call_on_the_hotline_page(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let mut desk = t.client();
+        desk.staff_sign_in("dispatcher", tongban_app::DEMO_PASSWORD).await;
+        let form = desk.get("/staff/requests/new").await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.text().contains("id=\"contact_phone\"") && form.text().contains("id=\"kind\""));
+        let fields = [("kind", "help"), ("category", "welfare"), ("text", "老人一个人在家，暖气坏了，屋里冷得很"), ("township", GXZ), ("contact_name", "王大娘"), ("urgent", "yes")];
+        let mut bad = fields.to_vec();
+        bad.push(("contact_phone", "12345"));
+        let r = desk.post_file("/staff/requests/new", &bad, ("photo", "", b"")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains("contact_phone-error") && r.text().contains("老人一个人在家"), "what was typed stays");
+        let mut good = fields.to_vec();
+        good.push(("contact_phone", "13912345678"));
+        let r = desk.post_file("/staff/requests/new", &good, ("photo", "", b"")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = desk.get(r.header("location")).await.text();
+        assert!(page.contains("诉求已提交") && page.contains("紧急"), "{page}");
+        let queue = t.app.store.requests(&t.app.tenant, &tongban_app::RequestQuery { limit: 10, ..Default::default() }).await.unwrap_or_default();
+        assert!(queue.iter().any(|q| q.channel == "hotline" && q.urgency == "urgent" && q.requester_id.is_none()));
+
+        let mut resident = t.client();
+        resident.resident_sign_in(DEMO_RESIDENT_PHONE).await;
+        assert_ne!(resident.get("/staff/requests/new").await.status, StatusCode::OK);
+    }
+}

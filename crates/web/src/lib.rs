@@ -98,6 +98,14 @@ pub fn router(app: App) -> Router {
         .route("/cases/{id}/urge", post(pages::cases::urge))
         .route("/staff/worklist", get(pages::cases::worklist))
         .route("/staff/requests", get(pages::requests::staff_list))
+        .route(
+            "/staff/requests/new",
+            get(pages::requests::hotline)
+                .post(pages::requests::post_hotline)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
+                )),
+        )
         .route("/me/requests", get(pages::requests::mine))
         .route("/requests/new", get(pages::requests::new))
         .route(

@@ -695,3 +695,7 @@ err-request_photo_not_image = A photo must be a JPG or PNG picture.
 err-request_too_many_photos = At most { $max } photos.
 request-duplicates = Possibly the same as (same place, within 7 days, similar words)
 request-merge-into = Merge into it
+request-hotline-title = Take a call
+request-hotline-lead = Record a caller's request. The caller's name and number are kept encrypted; progress reaches them by text.
+request-caller-name = Caller's name (optional)
+request-caller-phone = Caller's number (optional; a mobile gets texts)

@@ -677,3 +677,7 @@ err-request_photo_not_image = 照片请上传 JPG 或 PNG 图片。
 err-request_too_many_photos = 最多上传 { $max } 张照片。
 request-duplicates = 可能与以下诉求重复（同一地点、7 天内、内容相近）
 request-merge-into = 合并到这条
+request-hotline-title = 热线登记
+request-hotline-lead = 为来电群众登记诉求。来电人的姓名和号码加密保存，办理进度会以短信告知来电人。
+request-caller-name = 来电人称呼（选填）
+request-caller-phone = 来电号码（选填，手机号可收短信）

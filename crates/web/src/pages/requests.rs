@@ -50,14 +50,32 @@ struct Typed {
     urgent: bool,
     anonymous: bool,
     disclose: bool,
+    /// Taken on the hotline: the caller's name and number.
+    hotline: bool,
+    contact_name: String,
+    contact_phone: String,
 }
 
 async fn new_form(app: &App, c: &Chrome, v: &Typed) -> FormPage {
     let tr = c.tr;
     // A multipart form carries its CSRF token in the query string (the body is read later).
-    let action = format!("/requests?{}={}", crate::session::CSRF_FIELD, c.csrf);
-    let mut page = FormPage::new(tr.t("request-new-title"), action, tr.t("request-submit"));
-    page.lead = Some(tr.t("request-new-lead"));
+    let path = if v.hotline {
+        "/staff/requests/new"
+    } else {
+        "/requests"
+    };
+    let action = format!("{path}?{}={}", crate::session::CSRF_FIELD, c.csrf);
+    let title = if v.hotline {
+        tr.t("request-hotline-title")
+    } else {
+        tr.t("request-new-title")
+    };
+    let mut page = FormPage::new(title, action, tr.t("request-submit"));
+    page.lead = Some(if v.hotline {
+        tr.t("request-hotline-lead")
+    } else {
+        tr.t("request-new-lead")
+    });
     page.multipart = true;
     let mut kinds = vec![Option_::new("", tr.t("apply-choose"), v.kind.is_empty())];
     kinds.extend(RequestKind::ALL.iter().map(|k| {
@@ -138,6 +156,19 @@ async fn new_form(app: &App, c: &Chrome, v: &Typed) -> FormPage {
         check("anonymous", v.anonymous),
         check("disclose", v.disclose),
     ];
+    if v.hotline {
+        let mut phone = Field::new("contact_phone", tr.t("request-caller-phone"), "tel")
+            .value(v.contact_phone.clone())
+            .auto("off");
+        phone.inputmode = Some("tel");
+        page.fields.insert(
+            0,
+            Field::new("contact_name", tr.t("request-caller-name"), "text")
+                .value(v.contact_name.clone())
+                .auto("off"),
+        );
+        page.fields.insert(1, phone);
+    }
     page
 }
 
@@ -147,11 +178,13 @@ pub async fn new(State(app): State<App>, c: Chrome, SignedIn(_p): SignedIn) -> R
         .show(c, StatusCode::OK)
 }
 
-pub async fn post_new(
-    State(app): State<App>,
+/// Reads the report form and files it from `channel`.
+async fn file_from_form(
+    app: &App,
     c: Chrome,
-    SignedIn(p): SignedIn,
+    p: &Principal,
     multipart: Multipart,
+    channel: Channel,
 ) -> Response {
     let form = match crate::upload_form::read_upload_form(multipart, "photo").await {
         Ok(form) => form,
@@ -167,6 +200,9 @@ pub async fn post_new(
         urgent: form.text("urgent") == "yes",
         anonymous: form.text("anonymous") == "yes",
         disclose: form.text("disclose") == "yes",
+        hotline: channel == Channel::Hotline,
+        contact_name: form.text("contact_name").to_owned(),
+        contact_phone: form.text("contact_phone").to_owned(),
     };
     let photos = if form.file.is_empty() {
         Vec::new()
@@ -183,13 +219,49 @@ pub async fn post_new(
         address: typed.address.clone(),
         anonymous: typed.anonymous,
         disclose: typed.disclose,
+        contact_name: typed.contact_name.clone(),
+        contact_phone: typed.contact_phone.clone(),
         photos,
         ..NewRequest::default()
     };
-    match app.file_request(Some(&p), Channel::App, &new).await {
+    match app.file_request(Some(p), channel, &new).await {
         Ok(r) => see_other(&format!("/requests/{}?filed=1", r.id), Vec::new()),
-        Err(e) => new_form(&app, &c, &typed).await.or_error(c, e),
+        Err(e) => new_form(app, &c, &typed).await.or_error(c, e),
     }
+}
+
+pub async fn post_new(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    multipart: Multipart,
+) -> Response {
+    file_from_form(&app, c, &p, multipart, Channel::App).await
+}
+
+/// The hotline operator's entry form, for a caller.
+pub async fn hotline(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+) -> Response {
+    if !p.actor.has(Role::Dispatcher) {
+        return app_error(c, AppError::forbidden());
+    }
+    let typed = Typed {
+        hotline: true,
+        ..Typed::default()
+    };
+    new_form(&app, &c, &typed).await.show(c, StatusCode::OK)
+}
+
+pub async fn post_hotline(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+    multipart: Multipart,
+) -> Response {
+    file_from_form(&app, c, &p, multipart, Channel::Hotline).await
 }
 
 struct Row {
@@ -210,6 +282,7 @@ struct ListTemplate {
     rows: Vec<Row>,
     empty: String,
     new_link: bool,
+    hotline_link: bool,
 }
 
 fn rows(c: &Chrome, now: i64, list: &[RequestRecord]) -> Vec<Row> {
@@ -244,6 +317,7 @@ pub async fn mine(State(app): State<App>, c: Chrome, SignedIn(p): SignedIn) -> R
                     rows,
                     empty,
                     new_link: true,
+                    hotline_link: false,
                 },
             )
         }
@@ -283,6 +357,7 @@ pub async fn staff_list(
                     rows,
                     empty,
                     new_link: false,
+                    hotline_link: p.actor.has(Role::Dispatcher),
                 },
             )
         }
