@@ -55,6 +55,10 @@ pub enum Scope {
     CasesRead,
     /// Apply, answer, submit and act on cases as the owner may.
     CasesWrite,
+    /// Read the requests and complaints the owner may see.
+    RequestsRead,
+    /// File requests and act on them as the owner may.
+    RequestsWrite,
 }
 
 impl Scope {
@@ -64,6 +68,8 @@ impl Scope {
         Scope::StaffRead,
         Scope::CasesRead,
         Scope::CasesWrite,
+        Scope::RequestsRead,
+        Scope::RequestsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +79,8 @@ impl Scope {
             Self::StaffRead => "staff:read",
             Self::CasesRead => "cases:read",
             Self::CasesWrite => "cases:write",
+            Self::RequestsRead => "requests:read",
+            Self::RequestsWrite => "requests:write",
         }
     }
 

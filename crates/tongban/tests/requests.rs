@@ -275,3 +275,67 @@ backend_tests! {
         assert_ne!(resident.get("/staff/requests/new").await.status, StatusCode::OK);
     }
 }
+
+fn json_request(
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut builder = axum::http::Request::builder().method(method).uri(uri);
+    if !token.is_empty() {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder
+        .header("content-type", "application/json")
+        .body(body.map_or_else(axum::body::Body::empty, |b| {
+            axum::body::Body::from(b.to_string())
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+backend_tests! {
+    async fn an_app_files_and_a_dispatch_system_routes_over_the_json_api(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        app.learn_routing(&tongban_app::demo_routing_history()).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = t.request(json_request("POST", "/api/v1/auth/code", "", Some(serde_json::json!({"phone": DEMO_RESIDENT_PHONE})))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let code = t.last_sms_code("0001");
+        let r = t.request(json_request("POST", "/api/v1/auth/sign-in", "", Some(serde_json::json!({"phone": DEMO_RESIDENT_PHONE, "code": code})))).await;
+        let token = r.json()["token"].as_str().unwrap_or_default().to_owned();
+
+        let bad = t.request(json_request("POST", "/api/v1/requests", &token, Some(serde_json::json!({"kind": "投诉", "category": "labour.wages", "text": "欠薪", "township": "130534999000"})))).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text());
+        assert_eq!(bad.json()["code"], "request_place_unknown");
+        let body = serde_json::json!({"kind": "投诉", "category": "labour.wages", "text": complaint().text, "township": GXZ, "disclose": true});
+        let r = t.request(json_request("POST", "/api/v1/requests", &token, Some(body))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!((r.json()["stage"].as_str(), r.json()["reference"].as_str().map(str::len)), (Some("filed"), Some(11)));
+        let mine = t.request(json_request("GET", "/api/v1/requests", &token, None)).await;
+        assert!(mine.text().contains(&id));
+
+        // The dispatch centre's system: a token scoped to requests.
+        let dispatcher = staff(&t, "dispatcher").await;
+        let session = tongban_app::Principal { credential: tongban_app::Credential::Session { id_hash: String::new(), csrf: String::new() }, ..dispatcher };
+        let (_, reader) = app.create_api_token(&session, "派单系统（只读）", &["requests:read".into()], Some(30)).await.unwrap_or_else(|e| panic!("{e}"));
+        let s = t.request(json_request("GET", &format!("/api/v1/requests/{id}/suggestions"), &reader, None)).await;
+        assert_eq!(s.status, StatusCode::OK, "{}", s.text());
+        assert_eq!(s.json()[0]["unit"], RSJ);
+        let denied = t.request(json_request("POST", &format!("/api/v1/requests/{id}/actions"), &reader, Some(serde_json::json!({"action": "dispatch", "unit": RSJ})))).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN, "reading is not acting");
+        let (_, writer) = app.create_api_token(&session, "派单系统", &["requests:read".into(), "requests:write".into()], Some(30)).await.unwrap_or_else(|e| panic!("{e}"));
+        let unknown = t.request(json_request("POST", &format!("/api/v1/requests/{id}/actions"), &writer, Some(serde_json::json!({"action": "teleport"})))).await;
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let done = t.request(json_request("POST", &format!("/api/v1/requests/{id}/actions"), &writer, Some(serde_json::json!({"action": "dispatch", "unit": RSJ, "version": 1})))).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        assert_eq!((done.json()["stage"].as_str(), done.json()["unit"].as_str()), (Some("dispatched"), Some(RSJ)));
+        assert_eq!(done.json()["timeline"].as_array().map(Vec::len), Some(2));
+        let stale = t.request(json_request("POST", &format!("/api/v1/requests/{id}/actions"), &writer, Some(serde_json::json!({"action": "urge", "note": "x", "version": 1})))).await;
+        assert_eq!(stale.status, StatusCode::CONFLICT);
+        let one = t.request(json_request("GET", &format!("/api/v1/requests/{id}"), &token, None)).await;
+        assert_eq!(one.json()["stage"], "dispatched");
+    }
+}

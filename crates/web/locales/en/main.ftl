@@ -548,6 +548,8 @@ calendar-saved = The { $year } calendar is saved; new deadlines count on it at o
 err-calendar_invalid = The calendar has a problem and nothing was saved: { $detail }
 scope-cases-read = Read applications
 scope-cases-write = Apply for and handle applications
+scope-requests-read = Read requests and complaints
+scope-requests-write = File and handle requests and complaints
 err-case_action_unknown = No such action.
 
 # Notifications by e-mail
@@ -699,3 +701,4 @@ request-hotline-title = Take a call
 request-hotline-lead = Record a caller's request. The caller's name and number are kept encrypted; progress reaches them by text.
 request-caller-name = Caller's name (optional)
 request-caller-phone = Caller's number (optional; a mobile gets texts)
+err-request_action_unknown = No such action.

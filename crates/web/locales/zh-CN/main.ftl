@@ -530,6 +530,8 @@ calendar-saved = { $year } 年的工作日历已保存，新的期限立即按�
 err-calendar_invalid = 日历有误，什么都没有保存：{ $detail }
 scope-cases-read = 查看办件
 scope-cases-write = 申请和办理办件
+scope-requests-read = 查看诉求
+scope-requests-write = 提交和办理诉求
 err-case_action_unknown = 没有这个操作。
 
 # Notifications by e-mail
@@ -681,3 +683,4 @@ request-hotline-title = 热线登记
 request-hotline-lead = 为来电群众登记诉求。来电人的姓名和号码加密保存，办理进度会以短信告知来电人。
 request-caller-name = 来电人称呼（选填）
 request-caller-phone = 来电号码（选填，手机号可收短信）
+err-request_action_unknown = 没有这项操作。

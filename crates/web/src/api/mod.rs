@@ -3,6 +3,7 @@
 
 mod account;
 mod cases;
+mod requests;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -36,7 +37,8 @@ use crate::prefs::Prefs;
         (name = "organisation", description = "Administrative divisions and organisation units"),
         (name = "operations", description = "Health and readiness probes"),
         (name = "account", description = "Signing in, the signed-in person, the audit trail"),
-        (name = "cases", description = "Applications: apply, answer, submit, follow and handle")
+        (name = "cases", description = "Applications: apply, answer, submit, follow and handle"),
+        (name = "requests", description = "Requests and complaints (12345): file, follow, dispatch and handle")
     ),
     components(schemas(ErrorBody))
 )]
@@ -63,6 +65,10 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(cases::put_answers))
         .routes(routes!(cases::submit))
         .routes(routes!(cases::act))
+        .routes(routes!(requests::file, requests::list))
+        .routes(routes!(requests::get_request))
+        .routes(routes!(requests::act))
+        .routes(routes!(requests::suggestions))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(cases::upload))
