@@ -122,6 +122,9 @@ test('a resident reports unpaid wages with a photo and follows it; the dispatche
     await clickAndWait(page, suggestions.first().getByRole('button'));
     assert.match(await page.locator('dl.summary').innerText(), /待签收/);
     assert.match(await page.locator('ol.timeline').innerText(), /派单/);
+    await page.goto(url('/staff/dashboard'));
+    assert.match(await page.locator('h1').innerText(), /诉求办理情况/);
+    await noAxeViolations(page, 'the dispatch-centre dashboard');
   });
 
   await residentPage({}, async (page) => {

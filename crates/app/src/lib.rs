@@ -18,6 +18,7 @@ pub mod materials;
 pub mod people;
 pub mod rekey;
 pub mod relay;
+pub mod request_rates;
 pub mod requests;
 mod search;
 pub mod signin;

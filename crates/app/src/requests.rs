@@ -786,8 +786,8 @@ impl crate::App {
             }
             RequestAction::Sign => {
                 routing_outcome = Some(true);
+                // The sign-by deadline stays: whether it was met is the first of the rates.
                 r.signed_at = Some(now);
-                r.sign_by = None;
             }
             RequestAction::Contact { .. } => r.contact_by = None,
             RequestAction::GrantExtension => {

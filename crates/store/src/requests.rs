@@ -747,3 +747,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+impl Store {
+    /// Every request filed at or after `since_ms` (for indicators: a county's month is a few
+    /// thousand rows).
+    pub async fn requests_since(
+        &self,
+        tenant: &Tenant,
+        since_ms: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant = $1 AND created_at >= $2 \
+             ORDER BY created_at"
+        )))
+        .bind(tenant.as_str())
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(request_from_row).collect()
+    }
+}

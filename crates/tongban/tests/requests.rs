@@ -339,3 +339,48 @@ backend_tests! {
         assert_eq!(one.json()["stage"], "dispatched");
     }
 }
+
+backend_tests! {
+    async fn the_dispatch_centre_sees_the_three_rates_overdue_requests_and_hot_spots(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let dispatcher = staff(&t, "dispatcher").await;
+        let police = staff(&t, "handler").await;
+        let lamp = |text: &str| NewRequest { kind: "求助".into(), category: "city.lighting".into(), text: text.into(), township: GXZ.into(), village: "130534100201".into(), ..NewRequest::default() };
+        set_clock(&t, "2026-03-02T09:00:00+08:00");
+        let a = app.file_request(Some(&me), Channel::App, &lamp("城东村口路灯坏了")).await.unwrap_or_else(|e| panic!("{e}"));
+        let b = app.file_request(Some(&me), Channel::App, &lamp("城东村小学门口的路灯也不亮")).await.unwrap_or_else(|e| panic!("{e}"));
+        app.file_request(Some(&me), Channel::App, &complaint()).await.unwrap_or_else(|e| panic!("{e}"));
+        for id in [&a.id, &b.id] {
+            app.act_on_request(&dispatcher, id, None, &RequestAction::Dispatch { unit: GAJ.into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        // One signed within two working hours, the other the next day.
+        set_clock(&t, "2026-03-02T10:00:00+08:00");
+        app.act_on_request(&police, &a.id, None, &RequestAction::Sign).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_request(&police, &a.id, None, &RequestAction::Contact { note: "已联系".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_request(&police, &a.id, None, &RequestAction::Reply { text: "已修好".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_request(&dispatcher, &a.id, None, &RequestAction::Close).await.unwrap_or_else(|e| panic!("{e}"));
+        app.act_on_request(&me, &a.id, None, &RequestAction::Rate { score: 4, comment: String::new() }).await.unwrap_or_else(|e| panic!("{e}"));
+        set_clock(&t, "2026-03-10T10:00:00+08:00");
+        app.act_on_request(&police, &b.id, None, &RequestAction::Sign).await.unwrap_or_else(|e| panic!("{e}"));
+
+        let d = app.request_dashboard(&dispatcher, 30).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((d.county.filed, d.county.reached_unit, d.county.signed_on_time, d.county.closed), (3, 2, 1, 1));
+        assert_eq!(d.county.on_time(), Some(0.5));
+        assert_eq!(d.county.satisfied_share(), Some(1.0));
+        assert_eq!(d.waiting_dispatch, 1);
+        assert_eq!(d.by_unit.get(GAJ).map(|r| r.filed), Some(2));
+        assert_eq!(d.by_township.get(GXZ).map(|r| r.filed), Some(3));
+        assert!(d.overdue.iter().any(|r| r.id == b.id), "b is past its resolve-by day");
+        assert_eq!(d.hot_spots.first().map(|h| (h.0.as_str(), h.1.as_str(), h.3)), Some(("city.lighting", "130534100201", 2)));
+        assert!(matches!(app.request_dashboard(&me, 30).await, Err(AppError::Refused(_))));
+
+        let mut desk = t.client();
+        desk.staff_sign_in("dispatcher", tongban_app::DEMO_PASSWORD).await;
+        let page = desk.get("/staff/dashboard?days=30").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("按时响应率") && page.text().contains("50%") && page.text().contains("城东村"), "{}", page.text());
+    }
+}

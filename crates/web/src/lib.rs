@@ -98,6 +98,7 @@ pub fn router(app: App) -> Router {
         .route("/cases/{id}/urge", post(pages::cases::urge))
         .route("/staff/worklist", get(pages::cases::worklist))
         .route("/staff/requests", get(pages::requests::staff_list))
+        .route("/staff/dashboard", get(pages::requests::dashboard))
         .route(
             "/staff/requests/new",
             get(pages::requests::hotline)

@@ -702,3 +702,24 @@ request-hotline-lead = Record a caller's request. The caller's name and number a
 request-caller-name = Caller's name (optional)
 request-caller-phone = Caller's number (optional; a mobile gets texts)
 err-request_action_unknown = No such action.
+
+# Dispatch-centre dashboard
+dashboard-title = How requests are answered
+dashboard-lead = On time: of requests sent to an office, the share signed for in time. Resolved: the share closed. Satisfied: of ratings, the share "fairly satisfied" or better.
+dashboard-county = County
+dashboard-days = last { $days } days
+dashboard-who = Office or township
+dashboard-filed = Requests
+dashboard-on-time = Responded on time
+dashboard-resolved = Resolved
+dashboard-satisfied = Satisfied
+dashboard-waiting = Waiting for dispatch
+dashboard-overdue = Overdue
+dashboard-overdue-none = Nothing is overdue.
+dashboard-hot = Hot spots (the same kind of problem twice or more in one place within 30 days)
+dashboard-hot-none = No hot spots.
+dashboard-week = 7 days
+dashboard-month = 30 days
+dashboard-rates = By office and township
+dashboard-by-unit = By office
+dashboard-by-township = By township

@@ -684,3 +684,24 @@ request-hotline-lead = 为来电群众登记诉求。来电人的姓名和号码
 request-caller-name = 来电人称呼（选填）
 request-caller-phone = 来电号码（选填，手机号可收短信）
 err-request_action_unknown = 没有这项操作。
+
+# Dispatch-centre dashboard
+dashboard-title = 诉求办理情况
+dashboard-lead = 按时响应率：派到单位的诉求中按时签收的比例；办结率：已办结的比例；满意率：评价中“基本满意”及以上的比例。
+dashboard-county = 全县
+dashboard-days = 近 { $days } 天
+dashboard-who = 单位或乡镇
+dashboard-filed = 诉求数
+dashboard-on-time = 按时响应率
+dashboard-resolved = 办结率
+dashboard-satisfied = 满意率
+dashboard-waiting = 待派单
+dashboard-overdue = 超期诉求
+dashboard-overdue-none = 没有超期的诉求。
+dashboard-hot = 热点问题（近 30 天同一地点同类问题 2 次以上）
+dashboard-hot-none = 暂无热点。
+dashboard-week = 近 7 天
+dashboard-month = 近 30 天
+dashboard-rates = 分单位、分乡镇
+dashboard-by-unit = 按办理单位
+dashboard-by-township = 按乡镇

@@ -758,3 +758,101 @@ pub async fn photo_thumb(
         Err(e) => app_error(c, e),
     }
 }
+
+struct RateRow {
+    name: String,
+    filed: u64,
+    on_time: String,
+    resolved: String,
+    satisfied: String,
+}
+
+fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn rate_row(name: String, r: &tongban_app::request_rates::Rates) -> RateRow {
+    RateRow {
+        name,
+        filed: r.filed,
+        on_time: percent(r.on_time()),
+        resolved: percent(r.resolved()),
+        satisfied: percent(r.satisfied_share()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardTemplate {
+    c: Chrome,
+    days: i64,
+    county: RateRow,
+    units: Vec<RateRow>,
+    townships: Vec<RateRow>,
+    overdue: Vec<Row>,
+    hot: Vec<(String, String, u64, u64)>,
+    waiting: u64,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct DashboardQuery {
+    days: Option<i64>,
+}
+
+/// The dispatch centre's page: the three rates per unit and township, overdue requests and hot
+/// spots.
+pub async fn dashboard(
+    State(app): State<App>,
+    c: Chrome,
+    StaffSignedIn(p): StaffSignedIn,
+    Query(q): Query<DashboardQuery>,
+) -> Response {
+    let days = q.days.filter(|d| [7, 30, 90].contains(d)).unwrap_or(30);
+    let d = match app.request_dashboard(&p, days).await {
+        Ok(d) => d,
+        Err(e) => return app_error(c, e),
+    };
+    let snapshot = app.catalog().await.ok();
+    let unit_name = |code: &str| {
+        snapshot
+            .as_ref()
+            .map_or_else(|| code.to_owned(), |s| s.unit_name(code).to_owned())
+    };
+    let place_name = |code: &str| {
+        snapshot
+            .as_ref()
+            .and_then(|s| s.division(code))
+            .map_or_else(|| code.to_owned(), |x| x.name.clone())
+    };
+    let county = rate_row(c.tr.t("dashboard-county"), &d.county);
+    let units = d
+        .by_unit
+        .iter()
+        .map(|(u, r)| rate_row(unit_name(u), r))
+        .collect();
+    let townships = d
+        .by_township
+        .iter()
+        .map(|(t, r)| rate_row(place_name(t), r))
+        .collect();
+    let overdue = rows(&c, app.now_ms(), &d.overdue);
+    let hot = d
+        .hot_spots
+        .iter()
+        .map(|(cat, place, week, month)| (category_name(&c, cat), place_name(place), *week, *month))
+        .collect();
+    let title = c.tr.t("dashboard-title");
+    render(
+        StatusCode::OK,
+        &DashboardTemplate {
+            c: c.titled(&title),
+            days,
+            county,
+            units,
+            townships,
+            overdue,
+            hot,
+            waiting: d.waiting_dispatch,
+        },
+    )
+}
