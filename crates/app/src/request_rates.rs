@@ -136,7 +136,7 @@ impl crate::App {
             .filter(|(_, (_, month))| *month >= 2)
             .map(|((category, place), (week, month))| (category, place, week, month))
             .collect();
-        hot.sort_by(|x, y| (y.2, y.3).cmp(&(x.2, x.3)));
+        hot.sort_by_key(|h| std::cmp::Reverse((h.2, h.3)));
         hot.truncate(20);
         d.hot_spots = hot;
         Ok(d)
