@@ -131,6 +131,9 @@ test('a resident reports unpaid wages with a photo and follows it; the dispatche
     await page.goto(url(requestUrl));
     assert.match(await page.locator('dl.summary').innerText(), /人力资源和社会保障局/);
     assert.match(await page.locator('ol.timeline').innerText(), /派单/);
+    await page.goto(url('/public/requests'));
+    assert.match(await page.locator('h1').innerText(), /诉求公开/);
+    await noAxeViolations(page, 'the published requests');
   });
 });
 

@@ -1134,3 +1134,65 @@ impl crate::App {
             .map(|k| k.name))
     }
 }
+
+/// A closed request as published: with the resident's consent, personal data masked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedRequest {
+    pub reference: String,
+    pub kind: String,
+    pub category: String,
+    pub township_code: Option<String>,
+    pub unit_code: Option<String>,
+    pub filed_at: i64,
+    pub closed_at: Option<i64>,
+    pub text: String,
+    pub reply: String,
+    pub rating: Option<i64>,
+}
+
+/// How many published requests one page shows.
+pub const PUBLISHED_PAGE: i64 = 20;
+
+impl crate::App {
+    /// Closed requests whose residents agreed to publication, newest first, optionally only
+    /// those containing `words` or of one category; redacted. No sign-in needed.
+    pub async fn published_requests(
+        &self,
+        words: &str,
+        category: Option<&str>,
+        page: i64,
+    ) -> Result<(Vec<PublishedRequest>, i64), AppError> {
+        use tongban_domain::request::redact::redact;
+        let words = tongban_domain::text::clean_line(words, 50);
+        let q = RequestQuery {
+            disclosed_only: true,
+            text_contains: Some(words).filter(|w| !w.is_empty()),
+            category: category.filter(|c| !c.is_empty()).map(str::to_owned),
+            newest_first: true,
+            limit: PUBLISHED_PAGE,
+            offset: (page.max(1) - 1) * PUBLISHED_PAGE,
+            ..RequestQuery::default()
+        };
+        let total = self.store.count_requests(&self.tenant, &q).await?;
+        let list = self
+            .store
+            .requests(&self.tenant, &q)
+            .await?
+            .into_iter()
+            .map(|r| PublishedRequest {
+                reference: CaseRef::parse(&r.reference)
+                    .map_or_else(|_| r.reference.clone(), |c| c.to_string()),
+                kind: r.kind,
+                category: r.category,
+                township_code: r.township_code,
+                unit_code: r.unit_code,
+                filed_at: r.created_at,
+                closed_at: r.closed_at,
+                text: redact(&r.text),
+                reply: redact(r.reply_text.as_deref().unwrap_or_default()),
+                rating: r.rating,
+            })
+            .collect();
+        Ok((list, total))
+    }
+}

@@ -170,6 +170,8 @@ pub struct RequestQuery {
     /// Only those whose resolve-by deadline has passed by then (ms).
     pub overdue_at: Option<i64>,
     pub disclosed_only: bool,
+    /// Only requests whose text or answer contains this.
+    pub text_contains: Option<String>,
     /// Newest first (else most urgent deadline first).
     pub newest_first: bool,
     pub limit: i64,
@@ -220,6 +222,20 @@ fn request_filter(q: &RequestQuery) -> (String, Vec<Arg>) {
             let p = push(&mut args, Arg::Int(v));
             sql.push_str(&format!(" AND {condition} {p}"));
         }
+    }
+    if let Some(words) = &q.text_contains {
+        let pattern = format!(
+            "%{}%",
+            words
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let a = push(&mut args, Arg::Text(pattern.clone()));
+        let b = push(&mut args, Arg::Text(pattern));
+        sql.push_str(&format!(
+            " AND (text LIKE {a} ESCAPE '\\' OR COALESCE(reply_text, '') LIKE {b} ESCAPE '\\')"
+        ));
     }
     if q.disclosed_only {
         sql.push_str(" AND disclose = 1 AND stage = 'closed'");

@@ -384,3 +384,47 @@ backend_tests! {
         assert!(page.text().contains("按时响应率") && page.text().contains("50%") && page.text().contains("城东村"), "{}", page.text());
     }
 }
+
+backend_tests! {
+    async fn closed_requests_are_published_only_with_consent_and_without_personal_data(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let dispatcher = staff(&t, "dispatcher").await;
+        let police = staff(&t, "handler").await;
+        let go_round = |text: &'static str, disclose: bool| {
+            let me = me.clone();
+            let dispatcher = dispatcher.clone();
+            let police = police.clone();
+            async move {
+                let r = app.file_request(Some(&me), Channel::App, &NewRequest { kind: "投诉".into(), category: "public_security".into(), text: text.into(), township: GXZ.into(), disclose, ..NewRequest::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+                app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Dispatch { unit: GAJ.into() }).await.unwrap_or_else(|e| panic!("{e}"));
+                app.act_on_request(&police, &r.id, None, &RequestAction::Sign).await.unwrap_or_else(|e| panic!("{e}"));
+                app.act_on_request(&police, &r.id, None, &RequestAction::Contact { note: "已联系".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+                app.act_on_request(&police, &r.id, None, &RequestAction::Reply { text: "已联系车主王建国（13911112222）挪车".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+                app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Close).await.unwrap_or_else(|e| panic!("{e}"));
+                r
+            }
+        };
+        go_round("我叫李明，家住幸福小区3号楼，门口天天被人堵车，电话13800138000", true).await;
+        go_round("不想公开的噪音投诉", false).await;
+        let open = app.file_request(Some(&me), Channel::App, &NewRequest { kind: "投诉".into(), category: "public_security".into(), text: "还在办理的堵车投诉".into(), township: GXZ.into(), disclose: true, ..NewRequest::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+
+        let mut visitor = t.client();
+        let page = visitor.get("/public/requests").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let text = page.text();
+        assert!(text.contains("李某") && text.contains("***********") && text.contains("*号楼") && text.contains("王某某"), "{text}");
+        assert!(!text.contains("13800138000") && !text.contains("13911112222") && !text.contains("李明"), "personal data is masked");
+        assert!(!text.contains("不想公开") && !text.contains("还在办理"), "only consented, closed requests");
+        assert!(text.contains("共 1 条"));
+        let found = visitor.get("/public/requests?q=%E5%A0%B5%E8%BD%A6").await.text();
+        assert!(found.contains("共 1 条"), "search by words");
+        let none = visitor.get("/public/requests?q=%E8%B7%AF%E7%81%AF&category=public_security").await.text();
+        assert!(none.contains("共 0 条"));
+        let wildcard = visitor.get("/public/requests?q=%25").await.text();
+        assert!(wildcard.contains("共 0 条"), "a % is a character, not a wildcard");
+        let _ = open;
+    }
+}

@@ -99,6 +99,7 @@ pub fn router(app: App) -> Router {
         .route("/staff/worklist", get(pages::cases::worklist))
         .route("/staff/requests", get(pages::requests::staff_list))
         .route("/staff/dashboard", get(pages::requests::dashboard))
+        .route("/public/requests", get(pages::requests::public))
         .route(
             "/staff/requests/new",
             get(pages::requests::hotline)

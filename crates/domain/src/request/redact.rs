@@ -47,7 +47,7 @@ fn surname_class() -> String {
 static INTRODUCED: LazyLock<Regex> = LazyLock::new(|| {
     let s = surname_class();
     Regex::new(&format!(
-        "(我叫|我是|本人|姓名[:：]?\\s*|名叫|叫做|联系人[:：]?\\s*|投诉人[:：]?\\s*|举报人[:：]?\\s*|户主|村支书|支书|书记|村长|村主任|主任|会计|老板|经理|网格员|队长|所长|站长)({s})([\\p{{Han}}]{{1,2}})"
+        "(我叫|我是|本人|姓名[:：]?\\s*|名叫|叫做|联系人[:：]?\\s*|投诉人[:：]?\\s*|举报人[:：]?\\s*|户主|村支书|支书|书记|村长|村主任|主任|会计|老板|经理|网格员|队长|所长|站长|车主|业主|房东|房主|邻居|司机|店主|厂长|包工头|工头)({s})([\\p{{Han}}]{{1,2}})"
     ))
     .unwrap_or_else(|e| unreachable!("{e}"))
 });
@@ -66,6 +66,9 @@ const NOT_A_NAME: &[&str] = &[
     "村", "庄", "镇", "乡", "县", "家", "店", "厂", "街", "路", "区", "的", "在", "说", "也", "们",
     "和", "是", "已", "被", "都",
 ];
+
+/// Characters that start the words after a name rather than end the name.
+const FUNCTION_CHARS: &str = "不没说要就还也都在把让给跟是的了被又已却很";
 
 fn stars(s: &str) -> String {
     s.chars()
@@ -95,8 +98,14 @@ pub fn redact(text: &str) -> String {
         format!("{}{}", "*".repeat(c[1].chars().count()), &c[2])
     });
     let out = INTRODUCED.replace_all(&out, |c: &Captures<'_>| {
-        if looks_like_given_name(&c[3]) {
-            format!("{}{}", &c[1], mask_name(&c[2], &c[3]))
+        // "刘二不给钱": a given name does not end in a word like 不 or 说; keep that word.
+        let given = &c[3];
+        let (given, rest) = match given.char_indices().nth(1) {
+            Some((i, second)) if FUNCTION_CHARS.contains(second) => given.split_at(i),
+            _ => (given, ""),
+        };
+        if looks_like_given_name(given) {
+            format!("{}{}{rest}", &c[1], mask_name(&c[2], given))
         } else {
             c[0].to_owned()
         }
@@ -143,6 +152,8 @@ mod tests {
         assert_eq!(redact("村支书张有才不管"), "村支书张某某不管");
         assert_eq!(redact("隔壁赵桂兰大娘家"), "隔壁赵某某大娘家");
         assert_eq!(redact("欧阳明先生反映"), "欧阳某先生反映");
+        assert_eq!(redact("已联系车主王建国挪车"), "已联系车主王某某挪车");
+        assert_eq!(redact("包工头刘二不给钱"), "包工头刘某不给钱");
     }
 
     #[test]

@@ -723,3 +723,15 @@ dashboard-month = 30 days
 dashboard-rates = By office and township
 dashboard-by-unit = By office
 dashboard-by-township = By township
+
+# Published requests
+public-title = Published requests
+public-lead = Requests and their answers that residents agreed to publish. Names, phone and ID numbers and house numbers are masked.
+public-search = Search
+public-search-button = Search
+public-any-category = All categories
+public-count = { $count } in all
+public-pages = Pages
+public-previous = Previous
+public-next = Next
+nav-public = Published requests

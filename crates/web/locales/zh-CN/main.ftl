@@ -705,3 +705,15 @@ dashboard-month = 近 30 天
 dashboard-rates = 分单位、分乡镇
 dashboard-by-unit = 按办理单位
 dashboard-by-township = 按乡镇
+
+# Published requests
+public-title = 诉求公开
+public-lead = 经反映人同意公开的诉求和办理答复。姓名、电话、身份证号和门牌号已隐去。
+public-search = 搜索内容
+public-search-button = 搜索
+public-any-category = 全部分类
+public-count = 共 { $count } 条
+public-pages = 翻页
+public-previous = 上一页
+public-next = 下一页
+nav-public = 诉求公开

@@ -856,3 +856,124 @@ pub async fn dashboard(
         },
     )
 }
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PublicQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    category: String,
+    page: Option<i64>,
+}
+
+struct PublicRow {
+    reference: String,
+    kind: String,
+    category: String,
+    place: String,
+    unit: String,
+    filed: String,
+    text: String,
+    reply: String,
+}
+
+#[derive(Template)]
+#[template(path = "public_requests.html")]
+struct PublicTemplate {
+    c: Chrome,
+    q: String,
+    categories: Vec<Option_>,
+    rows: Vec<PublicRow>,
+    total: i64,
+    next: Option<String>,
+    previous: Option<String>,
+}
+
+/// Published requests and answers (with the residents' consent, personal data masked),
+/// searchable; no sign-in.
+pub async fn public(State(app): State<App>, c: Chrome, Query(q): Query<PublicQuery>) -> Response {
+    let page = q.page.unwrap_or(1).max(1);
+    let (list, total) = match app.published_requests(&q.q, Some(&q.category), page).await {
+        Ok(x) => x,
+        Err(e) => return app_error(c, e),
+    };
+    let snapshot = app.catalog().await.ok();
+    let rows = list
+        .into_iter()
+        .map(|r| PublicRow {
+            kind: c.tr.t(&format!("request-kind-{}", r.kind)),
+            category: category_name(&c, &r.category),
+            place: r
+                .township_code
+                .as_deref()
+                .and_then(|t| {
+                    snapshot
+                        .as_ref()
+                        .and_then(|s| s.division(t))
+                        .map(|d| d.name.clone())
+                })
+                .unwrap_or_default(),
+            unit: r
+                .unit_code
+                .as_deref()
+                .map(|u| {
+                    snapshot
+                        .as_ref()
+                        .map_or_else(|| u.to_owned(), |s| s.unit_name(u).to_owned())
+                })
+                .unwrap_or_default(),
+            filed: super::staff::beijing_time(r.filed_at)
+                .chars()
+                .take(10)
+                .collect(),
+            text: r.text,
+            reply: r.reply,
+            reference: r.reference,
+        })
+        .collect();
+    let link = |p: i64| {
+        serde_urlencoded::to_string([
+            ("q", q.q.as_str()),
+            ("category", q.category.as_str()),
+            ("page", &p.to_string()),
+        ])
+        .map(|s| format!("/public/requests?{s}"))
+        .unwrap_or_default()
+    };
+    let pages =
+        (total + tongban_app::requests::PUBLISHED_PAGE - 1) / tongban_app::requests::PUBLISHED_PAGE;
+    let mut categories = vec![Option_::new(
+        "",
+        c.tr.t("public-any-category"),
+        q.category.is_empty(),
+    )];
+    categories.extend(categories_options(&c, &q.category));
+    let title = c.tr.t("public-title");
+    render(
+        StatusCode::OK,
+        &PublicTemplate {
+            c: c.titled(&title),
+            q: q.q.clone(),
+            categories,
+            rows,
+            total,
+            next: (page < pages).then(|| link(page + 1)),
+            previous: (page > 1).then(|| link(page - 1)),
+        },
+    )
+}
+
+fn categories_options(c: &Chrome, selected: &str) -> Vec<Option_> {
+    categories()
+        .iter()
+        .map(|x| {
+            let name = if c.is_en() { &x.en } else { &x.zh };
+            let label = if x.parent.is_some() {
+                format!("— {name}")
+            } else {
+                name.clone()
+            };
+            Option_::new(&x.code, label, selected == x.code)
+        })
+        .collect()
+}
