@@ -104,7 +104,7 @@ class Server:
         line = self.proc.stdout.readline()
         m = re.search(r"http://([\d.]+):(\d+)/", line)
         if not m:
-            raise SystemExit(f"crash-test: the server did not start: {line!r}")
+            raise SystemExit(f"tongban client: the server did not start: {line!r}")
         self.port = int(m.group(2))  # restarts listen on the same port
         self.base = f"http://127.0.0.1:{self.port}"
         # Drain stdout so the server never blocks on a full pipe.
@@ -165,26 +165,26 @@ def apply_once(base, token, n):
     """One whole application; returns (case id, reference) once the server acknowledged it."""
     status, case = call(base, "POST", "/api/v1/cases", token, {"item_code": ITEM})
     if status != 201:
-        raise SystemExit(f"crash-test: creating a draft answered {status}: {case}")
+        raise SystemExit(f"tongban client: creating a draft answered {status}: {case}")
     cid = case["id"]
     status, body = call(base, "PUT", f"/api/v1/cases/{cid}/answers", token, {"answers": ANSWERS})
     if status != 200:
-        raise SystemExit(f"crash-test: saving answers answered {status}: {body}")
+        raise SystemExit(f"tongban client: saving answers answered {status}: {body}")
     for i, m in enumerate(MATERIALS):
         status, body = call(base, "POST", f"/api/v1/cases/{cid}/materials", token,
                             {"material": m}, {"file": ("scan.jpg", jpeg(n * 10 + i))})
         if status != 201:
-            raise SystemExit(f"crash-test: uploading answered {status}: {body}")
+            raise SystemExit(f"tongban client: uploading answered {status}: {body}")
     status, body = call(base, "POST", f"/api/v1/cases/{cid}/submit", token)
     if status != 200 or not body.get("reference"):
-        raise SystemExit(f"crash-test: submitting answered {status}: {body}")
+        raise SystemExit(f"tongban client: submitting answered {status}: {body}")
     return cid, body["reference"]
 
 
 def sign_in(base, gateway):
     status, body = call(base, "POST", "/api/v1/auth/code", body={"phone": PHONE})
     if status != 200:
-        raise SystemExit(f"crash-test: asking for a code answered {status}: {body}")
+        raise SystemExit(f"tongban client: asking for a code answered {status}: {body}")
     code = None
     for _ in range(50):
         code = gateway.last_code()
@@ -193,7 +193,7 @@ def sign_in(base, gateway):
         time.sleep(0.1)
     status, body = call(base, "POST", "/api/v1/auth/sign-in", body={"phone": PHONE, "code": code})
     if status != 200:
-        raise SystemExit(f"crash-test: signing in answered {status}: {body}")
+        raise SystemExit(f"tongban client: signing in answered {status}: {body}")
     return body["token"]
 
 
@@ -218,3 +218,18 @@ class StaffBrowser:
     def get(self, path):
         with self.opener.open(self.base + path, timeout=30) as r:
             return r.read().decode()
+
+    def post_form(self, path, pairs):
+        """Posts a form with the page's CSRF token; returns the answer's text."""
+        page = self.get(path)
+        csrf = re.search(r'name="_csrf" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode([("_csrf", csrf)] + list(pairs)).encode()
+        req = urllib.request.Request(self.base + path, data=form, method="POST",
+                                     headers={"origin": self.base})
+        with self.opener.open(req, timeout=30) as r:
+            return r.read().decode()
+
+    def new_token(self, name, scopes):
+        """A personal access token with `scopes`, made on the tokens page."""
+        page = self.post_form("/me/tokens", [("name", name)] + [("scopes", s) for s in scopes])
+        return re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
