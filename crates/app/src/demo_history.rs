@@ -3,6 +3,7 @@
 //! drawn from a fixed seed and played through the real process rules and working-day calendar,
 //! so every demo on a given day shows the same county and every case in it is one the rules
 //! allow. It is seeded, not acted: one audit entry records the seeding, and nobody is notified.
+//! The labelled Qinghe requests are played through the request loop the same way.
 
 use chrono::{Duration, NaiveDate};
 use tongban_domain::answers::Answers;
@@ -402,6 +403,22 @@ impl crate::App {
                     .await?;
             }
         }
+        let requests = play_requests(
+            &residents,
+            now,
+            &self.request_policy.limits,
+            &self.request_policy.hours,
+            &snapshot.calendar,
+            &mut Rng(SEED ^ 0x12345),
+        );
+        for (r, events) in &requests {
+            self.store.insert_request(&mut tx, &self.tenant, r).await?;
+            for e in events {
+                self.store
+                    .append_request_event(&mut tx, &self.tenant, e)
+                    .await?;
+            }
+        }
         let system = tongban_domain::Actor {
             user_id: crate::audit::SYSTEM.into(),
             roles: Vec::new(),
@@ -413,7 +430,7 @@ impl crate::App {
             &system,
             "demo.history",
             "cases",
-            &format!("{} cases", cases.len()),
+            &format!("{} cases, {} requests", cases.len(), requests.len()),
         );
         self.store
             .append_audit(&mut tx, &self.tenant, &entry)
@@ -421,6 +438,206 @@ impl crate::App {
         tx.commit().await?;
         Ok(cases.len() as u64)
     }
+}
+
+/// The category a labelled request's office suggests.
+fn category_for(unit: &str, township: bool) -> &'static str {
+    if township {
+        return "rural.village_affairs";
+    }
+    match unit.trim_start_matches("130534-") {
+        "RSJ" => "labour.wages",
+        "GAJ" => "public_security",
+        "CGJ" => "city.sanitation",
+        "SCJGJ" => "market.consumer",
+        "ZJJ" => "housing",
+        "GDGS" => "power",
+        "ZLS" => "water",
+        "YBJ" => "insurance",
+        "MZJ" => "welfare",
+        "JYJ" => "education",
+        "STHJ" => "environment",
+        "NYNCJ" => "rural",
+        "WJJ" => "health",
+        "JTYSJ" => "traffic.transit",
+        "YJGLJ" => "safety",
+        "SPJ" => "government_service",
+        _ => "other",
+    }
+}
+
+const MINUTE_MS: i64 = 60_000;
+
+/// Past requests for the demo: the labelled Qinghe requests, filed over the last 60 days by
+/// demo residents and played through the loop (most answered, closed and rated; the newest
+/// still open; a few overdue), so the dispatch desk and the dashboard show a living county.
+fn play_requests(
+    residents: &[Resident],
+    now: i64,
+    limits: &tongban_domain::request::limits::TimeLimits,
+    hours: &tongban_domain::request::limits::WorkingHours,
+    cal: &Calendar,
+    rng: &mut Rng,
+) -> Vec<(
+    tongban_store::RequestRecord,
+    Vec<tongban_store::RequestEvent>,
+)> {
+    use tongban_domain::request::lifecycle::{
+        Party as P, RequestAction as A, RequestStage, RequestState, apply as act,
+    };
+    use tongban_domain::request::{RequestKind, Urgency};
+    let beijing = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms + BEIJING_OFFSET_MS)
+            .unwrap_or_default()
+            .naive_utc()
+    };
+    let utc = |t: chrono::NaiveDateTime| t.and_utc().timestamp_millis() - BEIJING_OFFSET_MS;
+    let mut out = Vec::new();
+    let mut reader =
+        csv::Reader::from_reader(include_str!("../demo/qinghe/requests.csv").as_bytes());
+    for (n, row) in reader.records().filter_map(Result::ok).enumerate() {
+        if row.len() < 7 || residents.is_empty() {
+            continue;
+        }
+        let Some(kind) = RequestKind::parse(&row[1]) else {
+            continue;
+        };
+        let township = Some(row[3].to_owned()).filter(|t| !t.is_empty());
+        let unit = row[5].to_owned();
+        let urgency = if &row[6] == "urgent" {
+            Urgency::Urgent
+        } else {
+            Urgency::Normal
+        };
+        let r = rng.pick(residents);
+        let filed = now - rng.below(60 * 24 * 60) as i64 * MINUTE_MS;
+        let reference = CaseRef::from_random(rng.next());
+        let id = format!("demo-q{n:04}");
+        let mut state = RequestState::new(kind, Some(r.id.clone()));
+        let mut rec = tongban_store::RequestRecord {
+            id: id.clone(),
+            reference: reference.as_str().to_owned(),
+            kind: kind.as_str().into(),
+            category: category_for(&unit, township.as_deref() == Some(unit.as_str())).into(),
+            urgency: urgency.as_str().into(),
+            text: row[2].to_owned(),
+            township_code: township.clone(),
+            village_code: Some(row[4].to_owned()).filter(|v| !v.is_empty()),
+            anonymous: false,
+            disclose: rng.chance(40),
+            channel: if rng.chance(30) { "hotline" } else { "app" }.into(),
+            requester_id: Some(r.id.clone()),
+            stage: "filed".into(),
+            version: 1,
+            created_at: filed,
+            updated_at: filed,
+            ..Default::default()
+        };
+        let mut events = vec![tongban_store::RequestEvent {
+            request_id: id.clone(),
+            at: filed,
+            actor_id: r.id.clone(),
+            action: "file".into(),
+            to_stage: "filed".into(),
+            detail: serde_json::json!({ "reference": reference.to_string() }).to_string(),
+            ..Default::default()
+        }];
+        let mut at = filed;
+        // One in ten offices signs late.
+        let sign_spread = if rng.chance(10) { 900 } else { 100 };
+        let steps: Vec<(i64, P<'_>, A)> = vec![
+            (
+                20 + rng.below(70) as i64,
+                P::Dispatcher,
+                A::Dispatch { unit: unit.clone() },
+            ),
+            (10 + rng.below(sign_spread) as i64, P::Unit(&unit), A::Sign),
+            (
+                30 + rng.below(300) as i64,
+                P::Unit(&unit),
+                A::Contact {
+                    note: "已电话联系诉求人，了解情况".into(),
+                },
+            ),
+            (
+                600 + rng.below(4 * 1440) as i64,
+                P::Unit(&unit),
+                A::Reply {
+                    text: "经核实已处理，并向诉求人作了答复".into(),
+                },
+            ),
+            (60 + rng.below(1440) as i64, P::Dispatcher, A::Close),
+            (
+                60 + rng.below(2880) as i64,
+                P::Requester(&r.id),
+                A::Rate {
+                    score: *rng.pick(&[5u8, 5, 5, 4, 4, 4, 3, 2, 1]),
+                    comment: String::new(),
+                },
+            ),
+        ];
+        let stall = rng.chance(6);
+        for (i, (wait, party, action)) in steps.into_iter().enumerate() {
+            let next = at + wait * MINUTE_MS;
+            if next >= now || (stall && i == 3) {
+                break;
+            }
+            let when =
+                chrono::DateTime::<chrono::Utc>::from_timestamp_millis(next).unwrap_or_default();
+            let Ok(after) = act(&state, &id, party, &action, when, limits) else {
+                break;
+            };
+            match &action {
+                A::Dispatch { unit } => {
+                    let Ok(due) = limits.deadlines(cal, hours, kind, urgency, beijing(next)) else {
+                        break;
+                    };
+                    rec.unit_code = Some(unit.clone());
+                    rec.dispatched_at = Some(next);
+                    rec.sign_by = Some(utc(due.sign_by));
+                    rec.contact_by = Some(utc(due.contact_by));
+                    rec.resolve_by = Some(utc(due.resolve_by));
+                }
+                A::Sign => rec.signed_at = Some(next),
+                A::Contact { .. } => rec.contact_by = None,
+                A::Reply { text } => {
+                    rec.replied_at = Some(next);
+                    rec.reply_text = Some(text.clone());
+                }
+                A::Close => rec.closed_at = Some(next),
+                A::Rate { score, .. } => rec.rating = Some(i64::from(*score)),
+                _ => {}
+            }
+            let from = state.stage;
+            state = after;
+            at = next;
+            rec.stage = state.stage.as_str().into();
+            rec.version += 1;
+            rec.updated_at = at;
+            let actor_unit = matches!(party, P::Unit(_)).then(|| unit.clone());
+            events.push(tongban_store::RequestEvent {
+                request_id: id.clone(),
+                at,
+                actor_id: match party {
+                    P::Requester(u) => u.to_owned(),
+                    P::Dispatcher => "demo-staff:130534-12345".into(),
+                    _ => format!("demo-staff:{unit}"),
+                },
+                actor_unit,
+                action: action.name().into(),
+                from_stage: Some(from.as_str().into()),
+                to_stage: rec.stage.clone(),
+                detail: serde_json::to_string(&action).unwrap_or_default(),
+                ..Default::default()
+            });
+            if state.stage == RequestStage::Closed && rec.rating.is_some() {
+                break;
+            }
+        }
+        rec.state = serde_json::to_string(&state).unwrap_or_default();
+        out.push((rec, events));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -754,6 +754,18 @@ backend_tests! {
             assert!(events.windows(2).all(|w| w[0].at < w[1].at) && events.last().is_some_and(|e| e.at <= app.now_ms()));
         }
 
+        // The labelled requests are played through the request loop too.
+        let all_requests = tongban_store::RequestQuery::default();
+        assert_eq!(app.store.count_requests(&app.tenant, &all_requests).await.unwrap_or(0), 409);
+        let dispatcher = staff(&t, "dispatcher").await;
+        let board = app.request_dashboard(&dispatcher, 90).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(board.county.filed, 409);
+        assert!(board.county.closed > 200 && board.county.rated > 100, "{:?}", board.county);
+        assert!(board.county.on_time().is_some_and(|r| r > 0.5 && r < 1.0), "{:?}", board.county);
+        assert!(board.by_unit.len() >= 10 && !board.hot_spots.is_empty());
+        let events = app.store.request_events(&app.tenant, "demo-q0000").await.unwrap_or_default();
+        assert_eq!(events.first().map(|e| e.action.as_str()), Some("file"));
+
         // A head answers for the whole department, including cases waiting on applicants.
         let head = staff(&t, "head").await;
         let handler = staff(&t, "handler").await;
