@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine;
 use chrono::NaiveDate;
 use tongban_domain::access::{Placement, may_view};
 use tongban_domain::answers::{
@@ -26,7 +25,7 @@ use tongban_store::{CaseEvent, CaseQuery, CaseRecord, ConsentsOf, OutboxRecord, 
 use crate::identity::Principal;
 use crate::people::today;
 use crate::signin::PHONE;
-use crate::vault::random_bytes;
+use crate::vault::{random_bytes, random_id};
 use crate::{AppError, Refusal, RefusalKind};
 
 /// How many reference numbers to draw before giving up (each collides with odds of about one
@@ -375,10 +374,7 @@ impl crate::App {
         let unit = Self::handling_unit(&snapshot, &item, applicant.division_code.as_deref())?;
         let now = self.now_ms();
         let c = CaseRecord {
-            id: format!(
-                "k{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<12>())
-            ),
+            id: random_id("k"),
             reference: None,
             item_code: item.code.to_string(),
             process_code: process_for(&item).code,
@@ -922,10 +918,7 @@ impl crate::App {
         .to_string();
         for n in notices {
             let m = OutboxRecord {
-                id: format!(
-                    "o{}",
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<12>())
-                ),
+                id: random_id("o"),
                 event: n.event.to_owned(),
                 channel: n.channel.to_owned(),
                 recipient: n.recipient.clone(),

@@ -53,6 +53,17 @@ pub fn make_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The name a file is kept under: cleaned, with the extension of its real type when it has
+/// none.
+pub(crate) fn stored_file_name(given: &str, kind: FileKind) -> String {
+    let name = clean_file_name(given);
+    if name.contains('.') {
+        name
+    } else {
+        format!("{name}.{}", kind.extension())
+    }
+}
+
 /// A file name as shown and offered for download: no folders, no control characters.
 fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -111,39 +122,14 @@ impl crate::App {
                 .with("mb", MAX_CASE_BYTES / 1024 / 1024)
                 .into());
         }
-        let sha256 = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len() as i64;
-        let bytes = hyper::body::Bytes::from(bytes);
-        if matches!(kind, FileKind::Jpeg | FileKind::Png) {
-            let source = bytes.clone();
-            let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&source))
-                .await
-                .ok()
-                .flatten();
-            if let Some(thumb) = thumb {
-                self.blobs
-                    .put(&thumb_path(&sha256), thumb.into())
-                    .await
-                    .map_err(|e| AppError::Internal(format!("storing a thumbnail: {e}")))?;
-            }
-        }
-        self.blobs
-            .put(&blob_path(&sha256), bytes.into())
-            .await
-            .map_err(|e| AppError::Internal(format!("storing a file: {e}")))?;
+        let sha256 = self.put_content(bytes, kind).await?;
         let now = self.now_ms();
         let record = MaterialRecord {
             id: format!("f{}", hex::encode(random_bytes::<12>())),
             case_id: c.id.clone(),
             material: material.to_owned(),
-            file_name: {
-                let name = clean_file_name(file_name);
-                if name.contains('.') {
-                    name
-                } else {
-                    format!("{name}.{}", kind.extension())
-                }
-            },
+            file_name: stored_file_name(file_name, kind),
             media_type: kind.media_type().to_owned(),
             size,
             sha256,
@@ -226,15 +212,7 @@ impl crate::App {
             .into_iter()
             .find(|m| m.id == file_id)
             .ok_or_else(|| AppError::hidden("file_not_found"))?;
-        match self.blobs.get(&thumb_path(&record.sha256)).await {
-            Ok(found) => Ok(found
-                .bytes()
-                .await
-                .map_err(|e| AppError::Internal(format!("reading a thumbnail: {e}")))?
-                .to_vec()),
-            Err(object_store::Error::NotFound { .. }) => Err(AppError::hidden("file_not_found")),
-            Err(e) => Err(AppError::Internal(format!("reading a thumbnail: {e}"))),
-        }
+        self.read_blob(&thumb_path(&record.sha256)).await
     }
 
     /// Which of `files` have a thumbnail (the images that decoded).
@@ -246,6 +224,49 @@ impl crate::App {
             }
         }
         out
+    }
+
+    /// Stores `bytes` by their SHA-256, with a thumbnail beside an image; returns the hash.
+    /// The bytes go first and their record after, by the caller: a failure in between leaves
+    /// an unreferenced object, never a record without its file.
+    pub(crate) async fn put_content(
+        &self,
+        bytes: Vec<u8>,
+        kind: FileKind,
+    ) -> Result<String, AppError> {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let bytes = hyper::body::Bytes::from(bytes);
+        if matches!(kind, FileKind::Jpeg | FileKind::Png) {
+            let source = bytes.clone();
+            let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&source))
+                .await
+                .ok()
+                .flatten();
+            if let Some(thumb) = thumb {
+                self.blobs
+                    .put(&thumb_path(&sha256), thumb.into())
+                    .await
+                    .map_err(|e| AppError::Internal(format!("storing a thumbnail: {e}")))?;
+            }
+        }
+        self.blobs
+            .put(&blob_path(&sha256), bytes.into())
+            .await
+            .map_err(|e| AppError::Internal(format!("storing a file: {e}")))?;
+        Ok(sha256)
+    }
+
+    /// Stored bytes; a missing object is "not found" (an image that had no thumbnail).
+    pub(crate) async fn read_blob(&self, path: &BlobPath) -> Result<Vec<u8>, AppError> {
+        match self.blobs.get(path).await {
+            Ok(found) => Ok(found
+                .bytes()
+                .await
+                .map_err(|e| AppError::Internal(format!("reading {path}: {e}")))?
+                .to_vec()),
+            Err(object_store::Error::NotFound { .. }) => Err(AppError::hidden("file_not_found")),
+            Err(e) => Err(AppError::Internal(format!("reading {path}: {e}"))),
+        }
     }
 
     /// Required materials of the case's item that have no current file.

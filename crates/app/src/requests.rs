@@ -24,7 +24,7 @@ use tongban_store::{
 
 use crate::identity::Principal;
 use crate::signin::PHONE;
-use crate::vault::random_bytes;
+use crate::vault::{random_bytes, random_id};
 use crate::{AppError, Refusal, RefusalKind};
 
 const BEIJING_MS: i64 = 8 * 3_600_000;
@@ -160,13 +160,6 @@ fn refusal_of(e: &RequestError) -> AppError {
     r.into()
 }
 
-fn new_id(prefix: &str) -> String {
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<12>())
-    )
-}
-
 impl crate::App {
     /// Checks and files a request; returns it as stored. Residents file for themselves
     /// (`App`/`Api`); the hotline's dispatchers for a caller (`Hotline`); Open311 clients for
@@ -278,7 +271,7 @@ impl crate::App {
         let now = self.now_ms();
         let state = RequestState::new(kind, requester.clone());
         let r = RequestRecord {
-            id: new_id("q"),
+            id: random_id("q"),
             reference: reference.as_str().to_owned(),
             kind: kind.as_str().into(),
             category: new.category.trim().to_owned(),
@@ -364,43 +357,13 @@ impl crate::App {
         bytes: Vec<u8>,
         by: &str,
     ) -> Result<tongban_store::RequestPhoto, AppError> {
-        use object_store::ObjectStoreExt;
-        use sha2::Digest;
-        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
         let size = bytes.len() as i64;
-        let bytes = hyper::body::Bytes::from(bytes);
-        let source = bytes.clone();
-        let thumb = tokio::task::spawn_blocking(move || crate::materials::make_thumbnail(&source))
-            .await
-            .ok()
-            .flatten();
-        if let Some(thumb) = thumb {
-            self.blobs
-                .put(&crate::materials::thumb_path(&sha256), thumb.into())
-                .await
-                .map_err(|e| AppError::Internal(format!("storing a thumbnail: {e}")))?;
-        }
-        self.blobs
-            .put(&crate::materials::blob_path(&sha256), bytes.into())
-            .await
-            .map_err(|e| AppError::Internal(format!("storing a photo: {e}")))?;
-        let clean: String = name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
-            .take(120)
-            .collect();
+        let sha256 = self.put_content(bytes, kind).await?;
         Ok(tongban_store::RequestPhoto {
-            id: new_id("p"),
+            id: random_id("p"),
             request_id: request_id.to_owned(),
             part: part.to_owned(),
-            file_name: if clean.trim().is_empty() {
-                format!("photo.{}", kind.extension())
-            } else {
-                clean
-            },
+            file_name: crate::materials::stored_file_name(name, kind),
             media_type: kind.media_type().to_owned(),
             size,
             sha256,
@@ -427,7 +390,6 @@ impl crate::App {
         photo_id: &str,
         full: bool,
     ) -> Result<(tongban_store::RequestPhoto, Vec<u8>), AppError> {
-        use object_store::ObjectStoreExt;
         let photo = self
             .request_photos(p, id)
             .await?
@@ -439,17 +401,8 @@ impl crate::App {
         } else {
             crate::materials::thumb_path(&photo.sha256)
         };
-        let bytes = match self.blobs.get(&path).await {
-            Ok(found) => found
-                .bytes()
-                .await
-                .map_err(|e| AppError::Internal(format!("reading a photo: {e}")))?,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(AppError::hidden("file_not_found"));
-            }
-            Err(e) => return Err(AppError::Internal(format!("reading a photo: {e}"))),
-        };
-        Ok((photo, bytes.to_vec()))
+        let bytes = self.read_blob(&path).await?;
+        Ok((photo, bytes))
     }
 
     /// The township and village codes of a place as given: both known, the village in the
@@ -864,7 +817,7 @@ impl crate::App {
         if let (Some(accepted), Some(unit)) = (routing_outcome, before.unit.clone()) {
             // The dispatch's outcome teaches routing: signed for, or returned.
             let example = RoutingExample {
-                id: new_id("x"),
+                id: random_id("x"),
                 text: r.text.clone(),
                 township_code: r.township_code.clone(),
                 unit_code: unit,
@@ -973,7 +926,7 @@ impl crate::App {
         .to_string();
         for (event, channel, recipient) in notices {
             let m = OutboxRecord {
-                id: new_id("o"),
+                id: random_id("o"),
                 event: (*event).to_owned(),
                 channel: (*channel).to_owned(),
                 recipient: recipient.clone(),
@@ -1070,7 +1023,7 @@ impl crate::App {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>())
         );
         let record = tongban_store::ApiKeyRecord {
-            id: new_id("k"),
+            id: random_id("k"),
             name: name.clone(),
             key_hash: key_hash(&key),
             created_at: self.now_ms(),

@@ -4,7 +4,6 @@
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use base64::Engine;
 use tongban_domain::PhoneNumber;
 use tongban_domain::signin::{
     self, CODE_TTL_MS, CodeState, SessionState, check_code, is_code_shaped, lock_after,
@@ -700,10 +699,7 @@ pub fn totp_code(secret_base32: &str, unix_s: u64) -> Result<String, AppError> {
 
 /// A user id: random, so ids reveal neither order nor count.
 pub(crate) fn new_user_id() -> String {
-    format!(
-        "u{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<12>())
-    )
+    crate::vault::random_id("u")
 }
 
 /// The name shown for a user: their name, or their masked number before they gave one.

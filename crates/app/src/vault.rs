@@ -47,6 +47,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// A random record id (96 bits, URL-safe) after a one-letter `prefix` naming its kind, so ids
+/// reveal neither order nor count.
+pub fn random_id(prefix: &str) -> String {
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<12>()))
+}
+
 /// A random token for cookies, URLs and API clients (256 bits, URL-safe).
 pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
