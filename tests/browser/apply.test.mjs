@@ -7,85 +7,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newMobileContext, runAxe, formatViolations } from './helpers.mjs';
+import { journeyKit } from './helpers.mjs';
 
 const ITEM = '1305340101001';
-const RESIDENT = '13800000001';
-const PASSWORD = 'Qinghe-demo-2026';
 const TEST_TIMEOUT = 120_000;
 // The smallest JPEG header the server's type check recognises, as a phone photo would start.
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
 const REQUIRED = ['个体工商户登记（备案）申请书', '经营者居民身份证', '经营场所使用证明或《住所（经营场所）申报承诺书》'];
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function withPage(options, fn) {
-  // bypassCSP lets the axe-core script in; the pages themselves run no inline script.
-  const context = await newMobileContext(browser, { bypassCSP: true, ...options });
-  try {
-    return await fn(await context.newPage(), context);
-  } finally {
-    await context.close();
-  }
-}
-
-async function noAxeViolations(page, what) {
-  const results = await runAxe(page);
-  assert.equal(results.violations.length, 0, `axe violations on ${what}:\n${formatViolations(results.violations)}`);
-}
-
-const url = (path) => new URL(path, server.url).href;
-
-async function clickAndWait(page, locator) {
-  await Promise.all([page.waitForLoadState('load'), locator.click()]);
-}
-
-async function residentSignIn(page, context) {
-  await page.goto(url('/sign-in'));
-  await page.locator('#phone').fill(RESIDENT);
-  await clickAndWait(page, page.getByRole('button', { name: '获取验证码' }));
-  await page.locator('#code').waitFor();
-  const sms = await context.newPage();
-  await sms.goto(url('/dev/sms'));
-  const texts = await sms.locator('ol.sms li').allInnerTexts();
-  await sms.close();
-  const code = /\b(\d{6})\b/.exec(texts.find((t) => t.includes('138****0001')) ?? '')?.[1];
-  assert.ok(code, `no code in ${texts.join(' | ')}`);
-  await page.locator('#code').fill(code);
-  await clickAndWait(page, page.getByRole('button', { name: '登录' }));
-}
-
-// Codes are limited to one a minute per number, so the resident signs in once and both
-// journeys reuse the session.
-let residentState;
-
-async function residentPage(options, fn) {
-  if (!residentState) {
-    residentState = await withPage({}, async (page, context) => {
-      await residentSignIn(page, context);
-      return context.storageState();
-    });
-  }
-  return withPage({ ...options, storageState: residentState }, fn);
-}
-
-async function staffSignIn(page, username) {
-  await page.goto(url('/staff/sign-in'));
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(PASSWORD);
-  await clickAndWait(page, page.getByRole('button', { name: '登录' }));
-}
+const { RESIDENT, url, withPage, noAxeViolations, clickAndWait, residentPage, staffSignIn } = journeyKit({ before, after, assert });
 
 async function applyWithUpload(page, { axe }) {
   await page.goto(url(`/items/${ITEM}`));

@@ -186,3 +186,79 @@ export function formatViolations(violations) {
     })
     .join('\n');
 }
+
+/**
+ * The kit the journey tests share: one demo server and one browser for the file (started
+ * before its tests, stopped after), pages in mobile contexts, axe checks, and signing in as a
+ * resident (once per file: codes are limited to one a minute per number) or a staff member.
+ */
+export function journeyKit({ before, after, assert }) {
+  const RESIDENT = '13800000001';
+  const PASSWORD = 'Qinghe-demo-2026';
+  let server;
+  let browser;
+  let residentState;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  const url = (p) => new URL(p, server.url).href;
+
+  async function withPage(options, fn) {
+    // bypassCSP lets the axe-core script in; the pages themselves run no inline script.
+    const context = await newMobileContext(browser, { bypassCSP: true, ...options });
+    try {
+      return await fn(await context.newPage(), context);
+    } finally {
+      await context.close();
+    }
+  }
+
+  async function noAxeViolations(page, what) {
+    const results = await runAxe(page);
+    assert.equal(results.violations.length, 0, `axe violations on ${what}:\n${formatViolations(results.violations)}`);
+  }
+
+  async function clickAndWait(page, locator) {
+    await Promise.all([page.waitForLoadState('load'), locator.click()]);
+  }
+
+  async function residentSignIn(page, context) {
+    await page.goto(url('/sign-in'));
+    await page.locator('#phone').fill(RESIDENT);
+    await clickAndWait(page, page.getByRole('button', { name: '获取验证码' }));
+    await page.locator('#code').waitFor();
+    const sms = await context.newPage();
+    await sms.goto(url('/dev/sms'));
+    const texts = await sms.locator('ol.sms li').allInnerTexts();
+    await sms.close();
+    const code = /\b(\d{6})\b/.exec(texts.find((t) => t.includes('138****0001')) ?? '')?.[1];
+    assert.ok(code, `no code in ${texts.join(' | ')}`);
+    await page.locator('#code').fill(code);
+    await clickAndWait(page, page.getByRole('button', { name: '登录' }));
+  }
+
+  async function residentPage(options, fn) {
+    if (!residentState) {
+      residentState = await withPage({}, async (page, context) => {
+        await residentSignIn(page, context);
+        return context.storageState();
+      });
+    }
+    return withPage({ ...options, storageState: residentState }, fn);
+  }
+
+  async function staffSignIn(page, username) {
+    await page.goto(url('/staff/sign-in'));
+    await page.locator('#username').fill(username);
+    await page.locator('#password').fill(PASSWORD);
+    await clickAndWait(page, page.getByRole('button', { name: '登录' }));
+  }
+
+  return { RESIDENT, PASSWORD, url, withPage, noAxeViolations, clickAndWait, residentPage, staffSignIn };
+}

@@ -276,6 +276,22 @@ impl TestApp {
         Some(t)
     }
 
+    /// The signed-in principal of the staff account `username`.
+    pub async fn principal_by_username(&self, username: &str) -> tongban_app::Principal {
+        let user = self
+            .app
+            .store
+            .user_by_username(&self.app.tenant, username)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no account {username}"));
+        self.app
+            .principal_of(&user.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// The signed-in principal of the demo resident (or anyone) with this mobile number.
     pub async fn principal_by_phone(&self, phone: &str) -> tongban_app::Principal {
         let hash = self.app.identity.vault.blind_index("phone", phone);
@@ -439,4 +455,21 @@ impl Client<'_> {
         self.get("/").await;
         r
     }
+}
+
+/// A JSON API request, with a bearer token unless `token` is empty.
+pub fn json_request(
+    method: &str,
+    uri: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if !token.is_empty() {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder
+        .header("content-type", "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap_or_else(|e| panic!("{e}"))
 }

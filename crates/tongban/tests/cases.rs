@@ -10,24 +10,13 @@ use tongban_app::cases::CaseView;
 use tongban_app::{AppError, DEMO_RESIDENT_PHONE, Principal, RefusalKind};
 use tongban_domain::deadline::Light;
 use tongban_domain::process::{Action, Stage, SupplementItem};
-use tongban_testkit::{TestApp, backend_tests};
+use tongban_testkit::{TestApp, backend_tests, json_request};
 
 const ITEM: &str = "1305340101001";
 const DAY_MS: i64 = 86_400_000;
 
 async fn staff(t: &TestApp, username: &str) -> Principal {
-    let u = t
-        .app
-        .store
-        .user_by_username(&t.app.tenant, username)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("no demo account {username}"));
-    t.app
-        .principal_of(&u.id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    t.principal_by_username(username).await
 }
 
 async fn resident(t: &TestApp) -> Principal {
@@ -619,24 +608,6 @@ backend_tests! {
         assert_eq!(clerk.get("/admin/calendar").await.status, StatusCode::FORBIDDEN);
         assert_eq!(clerk.post("/admin/calendar", &[("document", good)]).await.status, StatusCode::FORBIDDEN);
     }
-}
-
-fn json_request(
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-) -> axum::http::Request<axum::body::Body> {
-    let mut builder = axum::http::Request::builder().method(method).uri(uri);
-    if !token.is_empty() {
-        builder = builder.header("authorization", format!("Bearer {token}"));
-    }
-    builder
-        .header("content-type", "application/json")
-        .body(body.map_or_else(axum::body::Body::empty, |b| {
-            axum::body::Body::from(b.to_string())
-        }))
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 backend_tests! {

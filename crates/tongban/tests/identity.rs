@@ -327,8 +327,7 @@ backend_tests! {
         t.app.set_notification_email(&resident, "li.ming@qq.com").await.unwrap_or_else(|e| panic!("{e}"));
 
         // And so is a caller's number taken on the hotline.
-        let dispatcher_id = t.app.store.user_by_username(&t.app.tenant, "dispatcher").await.ok().flatten().map(|u| u.id).unwrap_or_default();
-        let dispatcher = t.app.principal_of(&dispatcher_id).await.unwrap_or_else(|e| panic!("{e}"));
+        let dispatcher = t.principal_by_username("dispatcher").await;
         let call = tongban_app::requests::NewRequest { kind: "咨询".into(), category: "insurance".into(), text: "医保怎么交".into(), contact_name: "张大爷".into(), contact_phone: "13912345678".into(), ..Default::default() };
         let request = t.app.file_request(Some(&dispatcher), tongban_app::requests::Channel::Hotline, &call).await.unwrap_or_else(|e| panic!("{e}"));
 

@@ -144,10 +144,7 @@ backend_tests! {
             assert_eq!(e[0]["code"], status.as_u16());
             assert!(e[0]["description"].as_str().is_some_and(|d| d.contains(mention)), "{mention}: {}", a.body);
         }
-        let dispatcher = {
-            let u = app.store.user_by_username(&app.tenant, "dispatcher").await.ok().flatten().unwrap_or_default();
-            app.principal_of(&u.id).await.unwrap_or_else(|e| panic!("{e}"))
-        };
+        let dispatcher = t.principal_by_username("dispatcher").await;
         assert!(app.dispatch_queue(&dispatcher).await.unwrap_or_default().is_empty(), "nothing was filed");
 
         // Filed with attributes (api_key in the query string, a doubled slash in the path).
@@ -177,15 +174,9 @@ backend_tests! {
         // The loop: dispatched, signed, replied, closed; Open311 shows it.
         let unit = "130534-CGJ";
         app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Dispatch { unit: unit.into() }).await.unwrap_or_else(|e| panic!("{e}"));
-        let admin = {
-            let u = app.store.user_by_username(&app.tenant, "admin").await.ok().flatten().unwrap_or_default();
-            app.principal_of(&u.id).await.unwrap_or_else(|e| panic!("{e}"))
-        };
+        let admin = t.principal_by_username("admin").await;
         app.create_staff(&admin.actor, &tongban_app::people::NewStaff { username: "cgj".into(), name: "城管".into(), unit: unit.into(), roles: vec!["department_handler".into()], password: tongban_app::DEMO_PASSWORD.into() }).await.unwrap_or_else(|e| panic!("{e}"));
-        let cgj = {
-            let u = app.store.user_by_username(&app.tenant, "cgj").await.ok().flatten().unwrap_or_default();
-            app.principal_of(&u.id).await.unwrap_or_else(|e| panic!("{e}"))
-        };
+        let cgj = t.principal_by_username("cgj").await;
         app.act_on_request(&cgj, &r.id, None, &RequestAction::Sign).await.unwrap_or_else(|e| panic!("{e}"));
         app.act_on_request(&cgj, &r.id, None, &RequestAction::Contact { note: "已电话联系".into() }).await.unwrap_or_else(|e| panic!("{e}"));
         app.act_on_request(&cgj, &r.id, None, &RequestAction::Reply { text: "路灯已修复，联系人李明13800138000确认".into() }).await.unwrap_or_else(|e| panic!("{e}"));

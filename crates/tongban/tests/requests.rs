@@ -8,25 +8,14 @@
 use tongban_app::requests::{Channel, NewRequest};
 use tongban_app::{AppError, DEMO_RESIDENT_PHONE, Principal, RefusalKind};
 use tongban_domain::request::lifecycle::RequestAction;
-use tongban_testkit::{TestApp, backend_tests};
+use tongban_testkit::{TestApp, backend_tests, json_request};
 
 const RSJ: &str = "130534-RSJ";
 const GAJ: &str = "130534-GAJ";
 const GXZ: &str = "130534100000";
 
 async fn staff(t: &TestApp, username: &str) -> Principal {
-    let u = t
-        .app
-        .store
-        .user_by_username(&t.app.tenant, username)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("no {username}"));
-    t.app
-        .principal_of(&u.id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    t.principal_by_username(username).await
 }
 
 fn complaint() -> NewRequest {
@@ -274,24 +263,6 @@ backend_tests! {
         resident.resident_sign_in(DEMO_RESIDENT_PHONE).await;
         assert_ne!(resident.get("/staff/requests/new").await.status, StatusCode::OK);
     }
-}
-
-fn json_request(
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-) -> axum::http::Request<axum::body::Body> {
-    let mut builder = axum::http::Request::builder().method(method).uri(uri);
-    if !token.is_empty() {
-        builder = builder.header("authorization", format!("Bearer {token}"));
-    }
-    builder
-        .header("content-type", "application/json")
-        .body(body.map_or_else(axum::body::Body::empty, |b| {
-            axum::body::Body::from(b.to_string())
-        }))
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 backend_tests! {
