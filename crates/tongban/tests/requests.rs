@@ -18,6 +18,9 @@ async fn staff(t: &TestApp, username: &str) -> Principal {
     t.principal_by_username(username).await
 }
 
+/// Photos as a request carries them: (file name, bytes).
+type Photos = Vec<(String, Vec<u8>)>;
+
 fn complaint() -> NewRequest {
     NewRequest {
         kind: "投诉".into(),
@@ -162,6 +165,18 @@ backend_tests! {
             let e = app.file_request(Some(&me), Channel::App, &input).await.err().unwrap_or_else(|| panic!("{code} accepted"));
             let (kind, got, at) = refusal(e);
             assert_eq!((kind, got, at), (RefusalKind::Invalid, code, Some(field)));
+        }
+        // Photos: pictures only, at most six, each checked by its bytes.
+        let pdf = b"%PDF-1.7 a scanned letter".to_vec();
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+        let photo_cases: Vec<(Photos, &str)> = vec![
+            (vec![("letter.pdf".into(), pdf)], "request_photo_not_image"),
+            (vec![("photo.png".into(), b"<svg onload=alert(1)>".to_vec())], "upload_type"),
+            ((0..7).map(|i| (format!("p{i}.png"), png.clone())).collect(), "request_too_many_photos"),
+        ];
+        for (photos, code) in photo_cases {
+            let e = app.file_request(Some(&me), Channel::App, &NewRequest { photos, ..complaint() }).await.err().unwrap_or_else(|| panic!("{code} accepted"));
+            assert_eq!(refusal(e), (RefusalKind::Invalid, code, Some("photo")));
         }
         assert!(app.my_requests(&me).await.unwrap_or_default().is_empty(), "nothing half-written");
         // A consultation needs no place; staff cannot file as residents; the hotline is the
