@@ -1,7 +1,6 @@
 //! Village agents' consent records and the scanned files that back them.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -38,7 +37,7 @@ pub enum ConsentsOf<'a> {
     Resident(&'a str),
 }
 
-fn consent_from_row(r: &AnyRow) -> Result<ConsentRecord, StoreError> {
+fn consent_from_row(r: &Row) -> Result<ConsentRecord, StoreError> {
     Ok(ConsentRecord {
         id: r.try_get("id")?,
         agent_id: r.try_get("agent_id")?,
@@ -58,7 +57,7 @@ impl Store {
         tenant: &Tenant,
         f: &FileRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO files (tenant, id, sha256, media_type, size, bytes, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -76,7 +75,7 @@ impl Store {
     }
 
     pub async fn file(&self, tenant: &Tenant, id: &str) -> Result<Option<FileRecord>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id, sha256, media_type, bytes, created_by, created_at FROM files \
              WHERE tenant = $1 AND id = $2",
         )
@@ -103,7 +102,7 @@ impl Store {
         tenant: &Tenant,
         c: &ConsentRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO agent_consents (tenant, id, agent_id, resident_id, item_code, method, file_id, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -125,7 +124,7 @@ impl Store {
         tenant: &Tenant,
         id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM agent_consents WHERE tenant = $1 AND id = $2")
+        let row = db::query("SELECT * FROM agent_consents WHERE tenant = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .fetch_optional(&self.pool)
@@ -143,10 +142,10 @@ impl Store {
             ConsentsOf::Agent(id) => ("agent_id", id),
             ConsentsOf::Resident(id) => ("resident_id", id),
         };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT * FROM agent_consents WHERE tenant = $1 AND {column} = $2 \
              ORDER BY recorded_at DESC, id DESC"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(id)
         .fetch_all(&self.pool)
@@ -163,7 +162,7 @@ impl Store {
         resident_id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE agent_consents SET revoked_at = $4 WHERE tenant = $1 AND id = $2 \
              AND resident_id = $3 AND revoked_at IS NULL",
         )

@@ -1,8 +1,7 @@
 //! The audit trail: appended inside the transaction of the change it records, read for
 //! browsing and for verifying the hash chain.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::Tenant;
 use tongban_domain::audit::{AuditEntry, AuditRecord, GENESIS, chain_hash};
 
@@ -27,7 +26,7 @@ pub struct AuditFilter {
     pub before_seq: Option<i64>,
 }
 
-fn audit_from_row(r: &AnyRow) -> Result<StoredAudit, StoreError> {
+fn audit_from_row(r: &Row) -> Result<StoredAudit, StoreError> {
     Ok(StoredAudit {
         record: AuditRecord {
             seq: r.try_get("seq")?,
@@ -59,19 +58,18 @@ impl Store {
         entry: &AuditEntry,
     ) -> Result<i64, StoreError> {
         let t = tenant.as_str();
-        sqlx::query(
+        db::query(
             "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant) DO NOTHING",
         )
         .bind(t)
         .bind(GENESIS)
         .execute(tx.conn())
         .await?;
-        let head = sqlx::query(
-            "UPDATE audit_heads SET seq = seq + 1 WHERE tenant = $1 RETURNING seq, hash",
-        )
-        .bind(t)
-        .fetch_one(tx.conn())
-        .await?;
+        let head =
+            db::query("UPDATE audit_heads SET seq = seq + 1 WHERE tenant = $1 RETURNING seq, hash")
+                .bind(t)
+                .fetch_one(tx.conn())
+                .await?;
         let seq: i64 = head.try_get("seq")?;
         let prev: String = head.try_get("hash")?;
         let hash = chain_hash(
@@ -81,7 +79,7 @@ impl Store {
                 entry: entry.clone(),
             },
         );
-        sqlx::query(
+        db::query(
             "INSERT INTO audit_log (tenant, seq, at, actor, unit, action, object, request_id, detail, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -98,7 +96,7 @@ impl Store {
         .bind(&hash)
         .execute(tx.conn())
         .await?;
-        sqlx::query("UPDATE audit_heads SET hash = $2 WHERE tenant = $1")
+        db::query("UPDATE audit_heads SET hash = $2 WHERE tenant = $1")
             .bind(t)
             .bind(&hash)
             .execute(tx.conn())
@@ -113,7 +111,7 @@ impl Store {
         filter: &AuditFilter,
         limit: i64,
     ) -> Result<Vec<StoredAudit>, StoreError> {
-        // sqlx's QueryBuilder writes `?` placeholders for `Any`, which PostgreSQL refuses, so
+        // Conditions are added one by one, so
         // the `$n` numbering is done here.
         enum Bind {
             Text(String),
@@ -148,7 +146,7 @@ impl Store {
         }
         binds.push(Bind::Int(limit.clamp(1, 500)));
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = db::query(sql);
         for b in binds {
             q = match b {
                 Bind::Text(t) => q.bind(t),
@@ -166,9 +164,9 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<StoredAudit>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(after_seq)
         .bind(limit)
@@ -179,7 +177,7 @@ impl Store {
 
     /// The sequence number and hash the chain ends with, as the head row records them.
     pub async fn audit_head(&self, tenant: &Tenant) -> Result<(i64, String), StoreError> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
+        let row = db::query("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
             .bind(tenant.as_str())
             .fetch_optional(&self.pool)
             .await?;

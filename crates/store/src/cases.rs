@@ -1,7 +1,6 @@
 //! Applications: cases, their timeline and materials, and the notification outbox.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -45,7 +44,7 @@ const CASE_COLUMNS: &str = "id, reference, item_code, process_code, applicant_id
      statutory_days, promised_days, received_on, due_on, promised_on, idempotency_key, version, \
      created_at, updated_at, submitted_at";
 
-fn case_from_row(r: &AnyRow) -> Result<CaseRecord, StoreError> {
+fn case_from_row(r: &Row) -> Result<CaseRecord, StoreError> {
     Ok(CaseRecord {
         id: r.try_get("id")?,
         reference: r.try_get("reference")?,
@@ -116,7 +115,7 @@ pub struct OutboxRecord {
 const OUTBOX_COLUMNS: &str = "tenant, id, event, channel, recipient, case_id, request_id, payload, \
      created_at, attempts, next_attempt_at, delivered_at, last_error, dead_at";
 
-fn outbox_from_row(r: &AnyRow) -> Result<OutboxRecord, StoreError> {
+fn outbox_from_row(r: &Row) -> Result<OutboxRecord, StoreError> {
     Ok(OutboxRecord {
         tenant: r.try_get("tenant")?,
         id: r.try_get("id")?,
@@ -201,10 +200,10 @@ impl Store {
         tenant: &Tenant,
         c: &CaseRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        db::query(format!(
             "INSERT INTO cases (tenant, {CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
              $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(&c.id)
         .bind(&c.reference)
@@ -245,7 +244,7 @@ impl Store {
         tenant: &Tenant,
         c: &CaseRecord,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE cases SET reference = $3, unit_code = $4, division_code = $5, stage = $6, \
              step = $7, outcome = $8, answers = $9, clock = $10, received_on = $11, due_on = $12, \
              promised_on = $13, version = $14, updated_at = $15, submitted_at = $16, \
@@ -275,9 +274,9 @@ impl Store {
     }
 
     pub async fn case(&self, tenant: &Tenant, id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = db::query(format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE tenant = $1 AND id = $2"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
@@ -290,9 +289,9 @@ impl Store {
         tenant: &Tenant,
         reference: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = db::query(format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE tenant = $1 AND reference = $2"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(reference)
         .fetch_optional(&self.pool)
@@ -307,10 +306,10 @@ impl Store {
         filed_by: &str,
         key: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = db::query(format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE tenant = $1 AND filed_by = $2 \
              AND idempotency_key = $3"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(filed_by)
         .bind(key)
@@ -332,7 +331,7 @@ impl Store {
              ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, created_at, id LIMIT {}",
             q.limit.clamp(1, 1000)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+        let mut query = db::query(sql).bind(tenant.as_str());
         for a in &args {
             query = query.bind(a.as_str());
         }
@@ -344,11 +343,11 @@ impl Store {
     pub async fn count_cases(&self, tenant: &Tenant, q: &CaseQuery) -> Result<i64, StoreError> {
         let (filter, args) = case_filter(q);
         let sql = format!("SELECT COUNT(*) AS n FROM cases WHERE tenant = $1{filter}");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+        let mut query = db::query(sql).bind(tenant.as_str());
         for a in &args {
             query = query.bind(a.as_str());
         }
-        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
+        query.fetch_one(&self.pool).await?.try_get("n")
     }
 
     /// Appends a timeline entry after the case's last one; returns its number.
@@ -358,7 +357,7 @@ impl Store {
         tenant: &Tenant,
         e: &CaseEvent,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "INSERT INTO case_events (tenant, case_id, seq, at, actor_id, actor_unit, action, \
              from_stage, to_stage, detail) \
              SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9 \
@@ -375,7 +374,7 @@ impl Store {
         .bind(&e.detail)
         .fetch_one(tx.conn())
         .await?;
-        Ok(row.try_get("seq")?)
+        row.try_get("seq")
     }
 
     pub async fn case_events(
@@ -383,7 +382,7 @@ impl Store {
         tenant: &Tenant,
         case_id: &str,
     ) -> Result<Vec<CaseEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT case_id, seq, at, actor_id, actor_unit, action, from_stage, to_stage, detail \
              FROM case_events WHERE tenant = $1 AND case_id = $2 ORDER BY seq",
         )
@@ -414,7 +413,7 @@ impl Store {
         tenant: &Tenant,
         m: &OutboxRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO outbox (tenant, id, event, channel, recipient, case_id, payload, \
              created_at, attempts, next_attempt_at, request_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)",
@@ -441,10 +440,10 @@ impl Store {
         now_ms: i64,
         limit: i64,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL \
              AND next_attempt_at <= $1 ORDER BY next_attempt_at, created_at, id LIMIT $2"
-        )))
+        ))
         .bind(now_ms)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -460,7 +459,7 @@ impl Store {
         id: &str,
         at_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE outbox SET delivered_at = $3, attempts = attempts + 1 \
              WHERE tenant = $1 AND id = $2 AND delivered_at IS NULL",
         )
@@ -481,7 +480,7 @@ impl Store {
         now_ms: i64,
         retry_at_ms: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $3, \
              next_attempt_at = COALESCE($5, next_attempt_at), \
              dead_at = CASE WHEN $5 IS NULL THEN $4 ELSE NULL END \
@@ -503,10 +502,10 @@ impl Store {
         tenant: &Tenant,
         limit: i64,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE tenant = $1 AND dead_at IS NOT NULL \
              ORDER BY dead_at DESC, id LIMIT $2"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -520,10 +519,10 @@ impl Store {
         tenant: &Tenant,
         case_id: &str,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE tenant = $1 AND case_id = $2 \
              ORDER BY created_at, id"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -539,7 +538,7 @@ impl Store {
         tenant: &str,
         m: &InboxMessage,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO inbox (tenant, id, user_id, event, case_id, payload, created_at, request_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, id) DO NOTHING",
         )
@@ -562,7 +561,7 @@ impl Store {
         user_id: &str,
         limit: i64,
     ) -> Result<Vec<InboxMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, user_id, event, case_id, request_id, payload, created_at, read_at FROM inbox \
              WHERE tenant = $1 AND user_id = $2 ORDER BY created_at DESC, id LIMIT $3",
         )
@@ -603,7 +602,7 @@ pub struct MaterialRecord {
     pub superseded_at: Option<i64>,
 }
 
-fn material_from_row(r: &AnyRow) -> Result<MaterialRecord, StoreError> {
+fn material_from_row(r: &Row) -> Result<MaterialRecord, StoreError> {
     Ok(MaterialRecord {
         id: r.try_get("id")?,
         case_id: r.try_get("case_id")?,
@@ -628,10 +627,10 @@ impl Store {
         tenant: &Tenant,
         m: &MaterialRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        db::query(format!(
             "INSERT INTO case_materials (tenant, {MATERIAL_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(&m.id)
         .bind(&m.case_id)
@@ -654,10 +653,10 @@ impl Store {
         tenant: &Tenant,
         case_id: &str,
     ) -> Result<Vec<MaterialRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {MATERIAL_COLUMNS} FROM case_materials WHERE tenant = $1 AND case_id = $2 \
              ORDER BY CASE WHEN superseded_at IS NULL THEN 0 ELSE 1 END, uploaded_at, id"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -674,7 +673,7 @@ impl Store {
         material: &str,
         at_ms: i64,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE case_materials SET superseded_at = $4 WHERE tenant = $1 AND case_id = $2 \
              AND material = $3 AND superseded_at IS NULL",
         )
@@ -698,7 +697,7 @@ impl Store {
         id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = $3 \
              WHERE tenant = $1 AND id = $2 AND dead_at IS NOT NULL AND delivered_at IS NULL",
         )

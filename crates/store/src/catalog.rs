@@ -1,7 +1,6 @@
 //! Master data: divisions, organisation units, service items, FAQs and calendar years.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::{
     CalendarYear, Division, DivisionCode, DivisionKind, DivisionLevel, Faq, ItemCode, OrgUnit,
     ServiceItem, Tenant, UnitCode, UnitKind,
@@ -52,7 +51,7 @@ impl Store {
         let mut divisions: Vec<&Division> = data.divisions.iter().collect();
         divisions.sort_by_key(|d| d.level);
         for d in divisions {
-            sqlx::query(
+            db::query(
                 "INSERT INTO divisions (tenant, code, name, level, parent_code, kind) \
                  VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (tenant, code) DO UPDATE SET name = excluded.name, level = excluded.level, \
@@ -69,7 +68,7 @@ impl Store {
         }
 
         for (position, u) in data.units.iter().enumerate() {
-            sqlx::query(
+            db::query(
                 "INSERT INTO org_units (tenant, code, name_zh, name_en, short_zh, duties_zh, phone, address, kind, division_code, position) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (tenant, code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, \
@@ -94,7 +93,7 @@ impl Store {
 
         for (position, item) in data.items.iter().enumerate() {
             let document = serde_json::to_string(item).map_err(|e| corrupt("service item", e))?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO service_items (tenant, code, name, department_code, level, item_type, online_level, position, document, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (tenant, code) DO UPDATE SET name = excluded.name, department_code = excluded.department_code, \
@@ -117,12 +116,12 @@ impl Store {
 
         let mut faq_count = 0;
         if let Some(faqs) = &data.faqs {
-            sqlx::query("DELETE FROM faqs WHERE tenant = $1")
+            db::query("DELETE FROM faqs WHERE tenant = $1")
                 .bind(t)
                 .execute(tx.conn())
                 .await?;
             for (position, f) in faqs.iter().enumerate() {
-                sqlx::query(
+                db::query(
                     "INSERT INTO faqs (tenant, position, question, answer, item_code, department_code) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
@@ -140,7 +139,7 @@ impl Store {
 
         for year in &data.calendars {
             let document = serde_json::to_string(year).map_err(|e| corrupt("calendar year", e))?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO calendar_years (tenant, year, document, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (tenant, year) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
             )
@@ -152,7 +151,7 @@ impl Store {
             .await?;
         }
 
-        sqlx::query(
+        db::query(
             "INSERT INTO catalog_versions (tenant, version, updated_at) VALUES ($1, 1, $2) \
              ON CONFLICT (tenant) DO UPDATE SET version = catalog_versions.version + 1, \
              updated_at = excluded.updated_at",
@@ -188,7 +187,7 @@ impl Store {
 
     /// The tenant's catalog version: 0 before the first import, raised by each import.
     pub async fn catalog_version(&self, tenant: &Tenant) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT version FROM catalog_versions WHERE tenant = $1")
+        let row = db::query("SELECT version FROM catalog_versions WHERE tenant = $1")
             .bind(tenant.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -200,7 +199,7 @@ impl Store {
 
     /// Whether the tenant has no catalog yet (a fresh database, ready for demo data).
     pub async fn catalog_is_empty(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM org_units WHERE tenant = $1")
+        let row = db::query("SELECT COUNT(*) AS n FROM org_units WHERE tenant = $1")
             .bind(tenant.as_str())
             .fetch_one(&self.pool)
             .await?;
@@ -208,7 +207,7 @@ impl Store {
     }
 
     pub async fn divisions(&self, tenant: &Tenant) -> Result<Vec<Division>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT code, name, level, parent_code, kind FROM divisions WHERE tenant = $1 ORDER BY code",
         )
         .bind(tenant.as_str())
@@ -218,7 +217,7 @@ impl Store {
     }
 
     pub async fn units(&self, tenant: &Tenant) -> Result<Vec<OrgUnit>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT code, name_zh, name_en, short_zh, duties_zh, phone, address, kind, division_code \
              FROM org_units WHERE tenant = $1 ORDER BY position, code",
         )
@@ -229,7 +228,7 @@ impl Store {
     }
 
     pub async fn items(&self, tenant: &Tenant) -> Result<Vec<ServiceItem>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT document FROM service_items WHERE tenant = $1 ORDER BY position, code",
         )
         .bind(tenant.as_str())
@@ -239,7 +238,7 @@ impl Store {
     }
 
     pub async fn faqs(&self, tenant: &Tenant) -> Result<Vec<Faq>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT question, answer, item_code, department_code FROM faqs WHERE tenant = $1 ORDER BY position",
         )
         .bind(tenant.as_str())
@@ -249,11 +248,10 @@ impl Store {
     }
 
     pub async fn calendar_years(&self, tenant: &Tenant) -> Result<Vec<CalendarYear>, StoreError> {
-        let rows =
-            sqlx::query("SELECT document FROM calendar_years WHERE tenant = $1 ORDER BY year")
-                .bind(tenant.as_str())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = db::query("SELECT document FROM calendar_years WHERE tenant = $1 ORDER BY year")
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 let doc: String = r.try_get("document")?;
@@ -263,7 +261,7 @@ impl Store {
     }
 }
 
-fn division_from_row(row: &AnyRow) -> Result<Division, StoreError> {
+fn division_from_row(row: &Row) -> Result<Division, StoreError> {
     let code: String = row.try_get("code")?;
     let level: String = row.try_get("level")?;
     let kind: String = row.try_get("kind")?;
@@ -282,7 +280,7 @@ fn division_from_row(row: &AnyRow) -> Result<Division, StoreError> {
     })
 }
 
-fn unit_from_row(row: &AnyRow) -> Result<OrgUnit, StoreError> {
+fn unit_from_row(row: &Row) -> Result<OrgUnit, StoreError> {
     let code: String = row.try_get("code")?;
     let kind: String = row.try_get("kind")?;
     let division: Option<String> = row.try_get("division_code")?;
@@ -305,12 +303,12 @@ fn unit_from_row(row: &AnyRow) -> Result<OrgUnit, StoreError> {
     })
 }
 
-fn item_from_row(row: &AnyRow) -> Result<ServiceItem, StoreError> {
+fn item_from_row(row: &Row) -> Result<ServiceItem, StoreError> {
     let doc: String = row.try_get("document")?;
     serde_json::from_str(&doc).map_err(|e| corrupt("service item", e))
 }
 
-fn faq_from_row(row: &AnyRow) -> Result<Faq, StoreError> {
+fn faq_from_row(row: &Row) -> Result<Faq, StoreError> {
     let item: Option<String> = row.try_get("item_code")?;
     let dept: String = row.try_get("department_code")?;
     Ok(Faq {

@@ -15,7 +15,7 @@ pub enum StoreError {
     #[error("the data breaks a database constraint: {0}")]
     Constraint(String),
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -28,7 +28,20 @@ impl From<sqlx::Error> for StoreError {
             {
                 Self::Constraint(db.message().to_owned())
             }
-            _ => Self::Database(e),
+            _ => Self::Database(e.to_string()),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, message)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Self::Constraint(message.clone().unwrap_or_else(|| e.to_string()))
+            }
+            _ => Self::Database(e.to_string()),
         }
     }
 }

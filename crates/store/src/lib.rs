@@ -1,23 +1,27 @@
 //! The only place with SQL. One [`Store`] serves SQLite (embedded default) and PostgreSQL
-//! (scale-out) through sqlx's `Any` driver: queries use `$1` placeholders that both accept, and
-//! each backend keeps its own migrations folder.
+//! (scale-out): queries use `$1` placeholders that both accept (see [`db`]), and each backend
+//! keeps its own migrations folder.
 
 mod agents;
 mod audit;
 mod cases;
 mod catalog;
+mod db;
 mod error;
 mod people;
 mod requests;
 mod search_log;
 mod sessions;
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::Executor;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::db::{Conn, Pool, lite};
 
 pub use agents::{ConsentRecord, ConsentsOf, FileRecord};
 pub use audit::{AuditFilter, StoredAudit};
@@ -81,55 +85,46 @@ pub fn redact(url: &str) -> String {
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Pool,
     backend: Backend,
-    /// SQLite has one writer at a time. Writers queue here, in the process, rather than in
-    /// SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and turns
-    /// contention into long stalls.
-    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The file an `sqlite:` URL names (`sqlite://PATH`, `sqlite:PATH`, options after `?` ignored).
+fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    PathBuf::from(path)
 }
 
 impl Store {
     /// Connects (creating an SQLite file if needed) with WAL, foreign keys and a busy timeout on
     /// SQLite. Does not migrate.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}mode=rwc")
+        let pool = match backend {
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                let lite = tokio::task::spawn_blocking(move || lite::Lite::open(path))
+                    .await
+                    .map_err(|e| StoreError::Connect(redact(url), e.to_string()))??;
+                Pool::Sqlite(Arc::new(lite))
             }
-            _ => url.to_owned(),
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Connect(redact(url), e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::Connect(redact(url), e.to_string()))?;
+                Pool::Postgres(pool)
+            }
         };
-        let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| StoreError::Connect(redact(&url), e.to_string()))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // FULL: a commit is on disk before it is acknowledged, so an
-                        // acknowledged submission survives a power cut, not only a crash of
-                        // the process. It costs one fsync of the log per commit.
-                        conn.execute(sqlx::raw_sql(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                        ))
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Connect(redact(&url), e.to_string()))?;
-        Ok(Self {
-            pool,
-            backend,
-            writer: Arc::default(),
-        })
+        Ok(Self { pool, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -138,69 +133,70 @@ impl Store {
 
     /// Applies pending migrations of this backend; safe to run on every start.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migrate(e.to_string()))
+        match &self.pool {
+            Pool::Sqlite(lite) => lite.migrate(&SQLITE_MIGRATIONS).await,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS
+                .run(pool)
+                .await
+                .map_err(|e| StoreError::Migrate(e.to_string())),
+        }
     }
 
     /// Whether the database answers: the readiness probe.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        db::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
         Ok(())
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.pool {
+            Pool::Sqlite(lite) => lite.close(),
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 
-    /// Starts a transaction for a use case. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a transaction that reads and then writes could otherwise fail to
-    /// upgrade its lock when another writer went first.
-    ///
-    /// On SQLite the process's writers take turns before they take a pooled connection, so a
-    /// writer waiting its turn holds no connection.
+    /// Starts a transaction for a use case: everything written through it lands together or
+    /// not at all. On SQLite the process's writers take turns, and their commits are grouped
+    /// (see [`db::lite`]).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let (tx, turn) = match self.backend {
-            Backend::Sqlite => {
-                let turn = Arc::clone(&self.writer).lock_owned().await;
-                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
-            }
-            Backend::Postgres => (self.pool.begin().await?, None),
+        let conn = match &self.pool {
+            Pool::Sqlite(lite) => Conn::Sqlite(lite::LiteTx::begin(lite).await?),
+            Pool::Postgres(pool) => Conn::Postgres(pool.begin().await?),
         };
-        Ok(Tx { tx, _turn: turn })
+        Ok(Tx { conn })
     }
 }
 
 /// One use case's transaction: everything written through it lands together or not at all.
+/// Dropped without a commit, it rolls back.
 pub struct Tx {
-    tx: Transaction<'static, Any>,
-    /// Declared after `tx`, so a dropped transaction rolls back before the turn passes on.
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    conn: Conn,
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        Ok(())
+        match self.conn {
+            Conn::Sqlite(tx) => tx.commit().await,
+            Conn::Postgres(tx) => Ok(tx.commit().await?),
+        }
     }
 
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 }
 
 impl Store {
-    /// Runs one administrative statement built at run time (schema management in tests and
+    /// Runs administrative statements built at run time (schema management in tests and
     /// tools). Never pass user input.
     pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        match &self.pool {
+            Pool::Sqlite(lite) => lite.execute_batch(sql).await,
+            Pool::Postgres(pool) => {
+                pool.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())))
+                    .await?;
+                Ok(())
+            }
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! People: residents and staff accounts, their family links, and sign-in codes.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -68,7 +67,7 @@ const USER_COLUMNS: &str = "id, kind, username, display_name, phone_enc, phone_h
      id_number_hash, real_name_at, password_hash, totp_secret_enc, totp_confirmed_at, totp_last_step, \
      unit_code, division_code, roles, failed_logins, locked_until, disabled, created_by, created_at";
 
-fn user_from_row(r: &AnyRow) -> Result<UserRecord, StoreError> {
+fn user_from_row(r: &Row) -> Result<UserRecord, StoreError> {
     let kind: String = r.try_get("kind")?;
     let roles: String = r.try_get("roles")?;
     Ok(UserRecord {
@@ -146,7 +145,7 @@ impl Store {
         tenant: &Tenant,
         u: &UserRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO users (tenant, id, kind, username, display_name, phone_enc, phone_hash, \
              id_number_enc, id_number_hash, real_name_at, password_hash, totp_secret_enc, unit_code, \
              division_code, roles, failed_logins, locked_until, disabled, created_by, created_at, updated_at, \
@@ -189,7 +188,7 @@ impl Store {
         u: &UserRecord,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE users SET username = $3, display_name = $4, phone_enc = $5, phone_hash = $6, \
              id_number_enc = $7, id_number_hash = $8, real_name_at = $9, password_hash = $10, \
              totp_secret_enc = $11, unit_code = $12, division_code = $13, roles = $14, \
@@ -252,10 +251,10 @@ impl Store {
         key: UserKey,
         value: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = db::query(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND {} = $2",
             key.column()
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(value)
         .fetch_optional(&self.pool)
@@ -269,9 +268,9 @@ impl Store {
         tenant: &Tenant,
         hash: &str,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND id_number_hash = $2 ORDER BY created_at, id"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(hash)
         .fetch_all(&self.pool)
@@ -287,7 +286,7 @@ impl Store {
         tenant: &Tenant,
         id: &str,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "UPDATE users SET failed_logins = failed_logins + 1 WHERE tenant = $1 AND id = $2 \
              RETURNING failed_logins",
         )
@@ -295,7 +294,7 @@ impl Store {
         .bind(id)
         .fetch_one(tx.conn())
         .await?;
-        Ok(row.try_get("failed_logins")?)
+        row.try_get("failed_logins")
     }
 
     pub async fn lock_user_until(
@@ -305,7 +304,7 @@ impl Store {
         id: &str,
         until_ms: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET locked_until = $3 WHERE tenant = $1 AND id = $2")
+        db::query("UPDATE users SET locked_until = $3 WHERE tenant = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .bind(until_ms)
@@ -323,7 +322,7 @@ impl Store {
         id: &str,
         step: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE users SET totp_last_step = $3 WHERE tenant = $1 AND id = $2 \
              AND (totp_last_step IS NULL OR totp_last_step < $3)",
         )
@@ -342,7 +341,7 @@ impl Store {
         after_id: &str,
         limit: i64,
     ) -> Result<Vec<EncryptedFields>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT tenant, id, phone_enc, id_number_enc, totp_secret_enc, email_enc FROM users \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
@@ -372,7 +371,7 @@ impl Store {
         old: &EncryptedFields,
         new: &EncryptedFields,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE users SET phone_enc = $3, id_number_enc = $4, totp_secret_enc = $5, \
              email_enc = $9 \
              WHERE tenant = $1 AND id = $2 \
@@ -401,10 +400,10 @@ impl Store {
         role: &str,
     ) -> Result<Vec<UserRecord>, StoreError> {
         // Roles are a space-separated list; padding both sides makes the match whole-word.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND (' ' || roles || ' ') LIKE $2 \
              ORDER BY division_code, display_name, id"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(format!("% {role} %"))
         .fetch_all(&self.pool)
@@ -413,9 +412,9 @@ impl Store {
     }
 
     pub async fn staff(&self, tenant: &Tenant) -> Result<Vec<UserRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND kind = 'staff' ORDER BY username"
-        )))
+        ))
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
         .await?;
@@ -431,7 +430,7 @@ impl Store {
         relation: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO family_links (tenant, owner_id, member_id, relation, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(tenant.as_str())
@@ -451,7 +450,7 @@ impl Store {
         owner: &str,
         member: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "DELETE FROM family_links WHERE tenant = $1 AND owner_id = $2 AND member_id = $3",
         )
         .bind(tenant.as_str())
@@ -469,7 +468,7 @@ impl Store {
         owner: &str,
     ) -> Result<Vec<(UserRecord, String)>, StoreError> {
         // The link's own time is renamed so `created_at` stays the user's.
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT u.*, f.relation, f.created_at AS linked_at FROM family_links f JOIN users u \
              ON u.tenant = f.tenant AND u.id = f.member_id \
              WHERE f.tenant = $1 AND f.owner_id = $2 ORDER BY linked_at, u.id",
@@ -490,7 +489,7 @@ impl Store {
         phone_hash: &str,
         ip: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO otp_codes (tenant, id, phone_hash, ip, code_hash, sent_at, expires_at, attempts) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
         )
@@ -517,17 +516,17 @@ impl Store {
             OtpSender::Phone(hash) => ("phone_hash", hash),
             OtpSender::Ip(ip) => ("ip", ip),
         };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT sent_at FROM otp_codes WHERE tenant = $1 AND {column} = $2 AND sent_at >= $3 \
              ORDER BY sent_at DESC"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(value)
         .bind(since_ms)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| r.try_get::<i64, _>("sent_at").map_err(StoreError::from))
+            .map(|r| r.try_get::<i64, _>("sent_at"))
             .collect()
     }
 
@@ -537,7 +536,7 @@ impl Store {
         tenant: &Tenant,
         phone_hash: &str,
     ) -> Result<Option<OtpRecord>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id, code_hash, sent_at, expires_at, attempts, used_at FROM otp_codes \
              WHERE tenant = $1 AND phone_hash = $2 ORDER BY sent_at DESC, id DESC LIMIT 1",
         )
@@ -559,7 +558,7 @@ impl Store {
     }
 
     pub async fn count_otp_attempt(&self, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE otp_codes SET attempts = attempts + 1 WHERE tenant = $1 AND id = $2")
+        db::query("UPDATE otp_codes SET attempts = attempts + 1 WHERE tenant = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .execute(&self.pool)
@@ -575,7 +574,7 @@ impl Store {
         id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE otp_codes SET used_at = $3 WHERE tenant = $1 AND id = $2 AND used_at IS NULL",
         )
         .bind(tenant.as_str())

@@ -1,8 +1,7 @@
 //! Requests (诉求): the request row with its loop state and deadlines, its timeline and photos;
 //! the dispatch history and keyword rules routing learns from; Open311 API keys.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -54,7 +53,7 @@ const REQUEST_COLUMNS: &str = "id, reference, kind, category, urgency, text, tow
      dispatched_at, signed_at, replied_at, closed_at, reply_text, rating, merged_into, version, \
      created_at, updated_at";
 
-fn request_from_row(r: &AnyRow) -> Result<RequestRecord, StoreError> {
+fn request_from_row(r: &Row) -> Result<RequestRecord, StoreError> {
     Ok(RequestRecord {
         id: r.try_get("id")?,
         reference: r.try_get("reference")?,
@@ -251,10 +250,10 @@ impl Store {
         r: &RequestRecord,
     ) -> Result<(), StoreError> {
         let placeholders: Vec<String> = (2..=35).map(|i| format!("${i}")).collect();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        db::query(format!(
             "INSERT INTO requests (tenant, {REQUEST_COLUMNS}) VALUES ($1, {})",
             placeholders.join(", ")
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(&r.id)
         .bind(&r.reference)
@@ -303,7 +302,7 @@ impl Store {
         tenant: &Tenant,
         r: &RequestRecord,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE requests SET stage = $3, unit_code = $4, state = $5, sign_by = $6, \
              contact_by = $7, resolve_by = $8, dispatched_at = $9, signed_at = $10, \
              replied_at = $11, closed_at = $12, reply_text = $13, rating = $14, merged_into = $15, \
@@ -339,9 +338,9 @@ impl Store {
         tenant: &Tenant,
         id: &str,
     ) -> Result<Option<RequestRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = db::query(format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant = $1 AND id = $2"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
@@ -354,9 +353,9 @@ impl Store {
         tenant: &Tenant,
         reference: &str,
     ) -> Result<Option<RequestRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = db::query(format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant = $1 AND reference = $2"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(reference)
         .fetch_optional(&self.pool)
@@ -381,7 +380,7 @@ impl Store {
             q.limit.clamp(1, 1000),
             q.offset.max(0)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+        let mut query = db::query(sql).bind(tenant.as_str());
         for a in args {
             query = match a {
                 Arg::Text(t) => query.bind(t),
@@ -399,14 +398,14 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let (filter, args) = request_filter(q);
         let sql = format!("SELECT COUNT(*) AS n FROM requests WHERE tenant = $1{filter}");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+        let mut query = db::query(sql).bind(tenant.as_str());
         for a in args {
             query = match a {
                 Arg::Text(t) => query.bind(t),
                 Arg::Int(i) => query.bind(i),
             };
         }
-        Ok(query.fetch_one(&self.pool).await?.try_get("n")?)
+        query.fetch_one(&self.pool).await?.try_get("n")
     }
 
     /// Appends a timeline entry after the request's last one; returns its number.
@@ -416,7 +415,7 @@ impl Store {
         tenant: &Tenant,
         e: &RequestEvent,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "INSERT INTO request_events (tenant, request_id, seq, at, actor_id, actor_unit, \
              action, from_stage, to_stage, detail) \
              SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9 \
@@ -433,7 +432,7 @@ impl Store {
         .bind(&e.detail)
         .fetch_one(tx.conn())
         .await?;
-        Ok(row.try_get("seq")?)
+        row.try_get("seq")
     }
 
     pub async fn request_events(
@@ -441,7 +440,7 @@ impl Store {
         tenant: &Tenant,
         request_id: &str,
     ) -> Result<Vec<RequestEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT request_id, seq, at, actor_id, actor_unit, action, from_stage, to_stage, \
              detail FROM request_events WHERE tenant = $1 AND request_id = $2 ORDER BY seq",
         )
@@ -472,7 +471,7 @@ impl Store {
         tenant: &Tenant,
         p: &RequestPhoto,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO request_photos (tenant, id, request_id, part, file_name, media_type, \
              size, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -496,7 +495,7 @@ impl Store {
         tenant: &Tenant,
         request_id: &str,
     ) -> Result<Vec<RequestPhoto>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, request_id, part, file_name, media_type, size, sha256, uploaded_by, \
              uploaded_at FROM request_photos WHERE tenant = $1 AND request_id = $2 \
              ORDER BY uploaded_at, id",
@@ -528,7 +527,7 @@ impl Store {
         tenant: &Tenant,
         e: &RoutingExample,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO routing_history (tenant, id, text, township_code, unit_code, accepted, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, id) DO NOTHING",
         )
@@ -549,7 +548,7 @@ impl Store {
         &self,
         tenant: &Tenant,
     ) -> Result<Vec<RoutingExample>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, text, township_code, unit_code, accepted, at FROM routing_history \
              WHERE tenant = $1 ORDER BY at, id",
         )
@@ -572,17 +571,15 @@ impl Store {
 
     /// How many dispatches routing has learned from (to know when to retrain).
     pub async fn routing_history_len(&self, tenant: &Tenant) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM routing_history WHERE tenant = $1")
-                .bind(tenant.as_str())
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?,
-        )
+        db::query("SELECT COUNT(*) AS n FROM routing_history WHERE tenant = $1")
+            .bind(tenant.as_str())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
     }
 
     pub async fn routing_rules(&self, tenant: &Tenant) -> Result<Vec<RoutingRule>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, keyword, unit_code, created_by, created_at FROM routing_rules \
              WHERE tenant = $1 ORDER BY keyword, unit_code",
         )
@@ -608,7 +605,7 @@ impl Store {
         tenant: &Tenant,
         rule: &RoutingRule,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO routing_rules (tenant, id, keyword, unit_code, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -629,7 +626,7 @@ impl Store {
         tenant: &Tenant,
         id: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM routing_rules WHERE tenant = $1 AND id = $2")
+        let done = db::query("DELETE FROM routing_rules WHERE tenant = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .execute(tx.conn())
@@ -643,7 +640,7 @@ impl Store {
         tenant: &Tenant,
         k: &ApiKeyRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO api_keys (tenant, id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(tenant.as_str())
@@ -662,7 +659,7 @@ impl Store {
         tenant: &Tenant,
         key_hash: &str,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id, name, key_hash, created_at, revoked_at FROM api_keys \
              WHERE tenant = $1 AND key_hash = $2 AND revoked_at IS NULL",
         )
@@ -690,7 +687,7 @@ impl Store {
         name: &str,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE api_keys SET revoked_at = $3 WHERE tenant = $1 AND name = $2 \
              AND revoked_at IS NULL",
         )
@@ -719,7 +716,7 @@ impl Store {
         after_id: &str,
         limit: i64,
     ) -> Result<Vec<RequestContact>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT tenant, id, contact_name_enc, contact_phone_enc FROM requests \
              WHERE id > $1 AND (contact_name_enc IS NOT NULL OR contact_phone_enc IS NOT NULL) \
              ORDER BY id LIMIT $2",
@@ -747,7 +744,7 @@ impl Store {
         old: &RequestContact,
         new: &RequestContact,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE requests SET contact_name_enc = $3, contact_phone_enc = $4 \
              WHERE tenant = $1 AND id = $2 AND COALESCE(contact_name_enc, '') = $5 \
              AND COALESCE(contact_phone_enc, '') = $6",
@@ -772,10 +769,10 @@ impl Store {
         tenant: &Tenant,
         since_ms: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = db::query(format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE tenant = $1 AND created_at >= $2 \
              ORDER BY created_at"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(since_ms)
         .fetch_all(&self.pool)

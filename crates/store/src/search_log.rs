@@ -1,8 +1,8 @@
 //! The record of searches that found nothing: each distinct query once, with how often and when.
 
-use sqlx::Row;
 use tongban_domain::Tenant;
 
+use crate::db;
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,7 +20,7 @@ impl Store {
         query: &str,
         at_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO search_misses (tenant, query, times, first_at, last_at) VALUES ($1, $2, 1, $3, $3) \
              ON CONFLICT (tenant, query) DO UPDATE SET times = search_misses.times + 1, last_at = excluded.last_at",
         )
@@ -38,7 +38,7 @@ impl Store {
         tenant: &Tenant,
         limit: i64,
     ) -> Result<Vec<SearchMiss>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT query, times, first_at, last_at FROM search_misses WHERE tenant = $1 \
              ORDER BY times DESC, last_at DESC LIMIT $2",
         )

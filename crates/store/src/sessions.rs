@@ -1,8 +1,7 @@
 //! Server-side sessions and personal access tokens, both looked up by the SHA-256 of the
 //! secret the client holds, so a copy of the database signs nobody in.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::{self, Row};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -32,7 +31,7 @@ pub struct ApiTokenRecord {
     pub revoked_at: Option<i64>,
 }
 
-fn session_from_row(r: &AnyRow) -> Result<SessionRecord, StoreError> {
+fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
     Ok(SessionRecord {
         id_hash: r.try_get("id_hash")?,
         user_id: r.try_get("user_id")?,
@@ -45,7 +44,7 @@ fn session_from_row(r: &AnyRow) -> Result<SessionRecord, StoreError> {
     })
 }
 
-fn token_from_row(r: &AnyRow) -> Result<ApiTokenRecord, StoreError> {
+fn token_from_row(r: &Row) -> Result<ApiTokenRecord, StoreError> {
     let scopes: String = r.try_get("scopes")?;
     Ok(ApiTokenRecord {
         id: r.try_get("id")?,
@@ -67,7 +66,7 @@ impl Store {
         tenant: &Tenant,
         s: &SessionRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO sessions (id_hash, tenant, user_id, csrf_token, created_at, last_seen_at, expires_at, pending_totp) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -89,7 +88,7 @@ impl Store {
         tenant: &Tenant,
         id_hash: &str,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, pending_totp, revoked_at \
              FROM sessions WHERE id_hash = $1 AND tenant = $2",
         )
@@ -102,7 +101,7 @@ impl Store {
 
     /// Records activity, at most as often as the caller decides (it is a write per request).
     pub async fn touch_session(&self, id_hash: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+        db::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
             .bind(id_hash)
             .bind(now_ms)
             .execute(&self.pool)
@@ -116,13 +115,11 @@ impl Store {
         id_hash: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(id_hash)
-        .bind(now_ms)
-        .execute(tx.conn())
-        .await?;
+        db::query("UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL")
+            .bind(id_hash)
+            .bind(now_ms)
+            .execute(tx.conn())
+            .await?;
         Ok(())
     }
 
@@ -134,7 +131,7 @@ impl Store {
         user_id: &str,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE sessions SET revoked_at = $3 WHERE tenant = $1 AND user_id = $2 AND revoked_at IS NULL",
         )
         .bind(tenant.as_str())
@@ -150,7 +147,7 @@ impl Store {
         tx: &mut Tx,
         id_hash: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET pending_totp = 0 WHERE id_hash = $1")
+        db::query("UPDATE sessions SET pending_totp = 0 WHERE id_hash = $1")
             .bind(id_hash)
             .execute(tx.conn())
             .await?;
@@ -163,7 +160,7 @@ impl Store {
         tenant: &Tenant,
         t: &ApiTokenRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO api_tokens (id_hash, tenant, id, user_id, name, scopes, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -185,7 +182,7 @@ impl Store {
         tenant: &Tenant,
         id_hash: &str,
     ) -> Result<Option<ApiTokenRecord>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id, id_hash, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at \
              FROM api_tokens WHERE id_hash = $1 AND tenant = $2",
         )
@@ -201,7 +198,7 @@ impl Store {
         tenant: &Tenant,
         user_id: &str,
     ) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, id_hash, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at \
              FROM api_tokens WHERE tenant = $1 AND user_id = $2 ORDER BY created_at",
         )
@@ -221,7 +218,7 @@ impl Store {
         id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE api_tokens SET revoked_at = $4 WHERE tenant = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(tenant.as_str())
@@ -234,7 +231,7 @@ impl Store {
     }
 
     pub async fn touch_api_token(&self, id_hash: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id_hash = $1")
+        db::query("UPDATE api_tokens SET last_used_at = $2 WHERE id_hash = $1")
             .bind(id_hash)
             .bind(now_ms)
             .execute(&self.pool)

@@ -1,0 +1,587 @@
+//! SQLite in the process.
+//!
+//! Writers take turns on one connection, and their commits are grouped: a use case's
+//! transaction is a savepoint inside the connection's open transaction, and the transaction
+//! is committed (one fsync) when no other writer is waiting for its turn, or when enough use
+//! cases have gathered. Every use case still waits for the commit that makes it durable
+//! before it answers, so nothing is acknowledged that a crash could lose; a use case that
+//! fails rolls back to its savepoint and takes nothing of the others with it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+
+use super::{Fetch, Kind, Query, Row, Value};
+use crate::StoreError;
+
+/// Use cases gathered into one commit at most; bounds how long the first of them waits.
+const MAX_GROUP: usize = 64;
+/// Idle reading connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+/// How long a committed use case waits before it commits the group itself, should the writer
+/// that was to follow it have given up its turn.
+const GROUP_PATIENCE: Duration = Duration::from_millis(2);
+const STATEMENT_CACHE: usize = 256;
+
+pub(crate) struct Lite {
+    path: PathBuf,
+    readers: StdMutex<Vec<Connection>>,
+    writer: Arc<Mutex<Writer>>,
+    /// Writers waiting for their turn.
+    queued: AtomicUsize,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Lite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lite").field("path", &self.path).finish()
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    /// Whether the grouping transaction is open.
+    open: bool,
+    /// Use cases released into the open transaction, waiting for it to commit.
+    waiting: Vec<oneshot::Sender<Result<(), String>>>,
+    /// Transactions committed so far.
+    commits: u64,
+    wal: Arc<WalFile>,
+}
+
+/// A committed group on its way to disk.
+struct Group {
+    waiting: Vec<oneshot::Sender<Result<(), String>>>,
+    result: Result<(), String>,
+    wal: Arc<WalFile>,
+}
+
+impl Group {
+    /// Waits until the log holding the group is on disk, then answers its use cases.
+    fn settle(self) {
+        let result = self.result.and_then(|()| self.wal.sync());
+        for w in self.waiting {
+            let _ = w.send(result.clone());
+        }
+    }
+}
+
+/// The write-ahead log, synced by us rather than by SQLite (see [`Lite::open`]).
+struct WalFile {
+    path: PathBuf,
+    file: StdMutex<Option<std::fs::File>>,
+}
+
+impl WalFile {
+    fn sync(&self) -> Result<(), String> {
+        let mut file = self.file.lock().map_err(|e| e.to_string())?;
+        if file.is_none() {
+            match std::fs::File::open(&self.path) {
+                Ok(f) => *file = Some(f),
+                // No log yet: nothing has been committed to one.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(format!("opening the log: {e}")),
+            }
+        }
+        match file.as_ref() {
+            Some(f) => f.sync_all().map_err(|e| format!("syncing the log: {e}")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Writer {
+    /// Commits the open transaction. The group is not yet durable: [`Group::settle`] makes it
+    /// so and answers its use cases, after the next writer has been let in.
+    fn commit_group(&mut self) -> Option<Group> {
+        if !self.open {
+            return None;
+        }
+        let result = self.conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.open = false;
+        self.commits += 1;
+        Some(Group {
+            waiting: std::mem::take(&mut self.waiting),
+            result,
+            wal: Arc::clone(&self.wal),
+        })
+    }
+
+    /// The transaction was lost (SQLite rolls back the whole of it on some errors, such as a
+    /// full disk): every use case in it fails.
+    fn abandon_group(&mut self, why: &str) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.open = false;
+        for w in self.waiting.drain(..) {
+            let _ = w.send(Err(why.to_owned()));
+        }
+    }
+}
+
+fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Connect(path.display().to_string(), e.to_string()))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // FULL: a commit is on disk before it is acknowledged, so an acknowledged submission
+    // survives a power cut, not only a crash of the process. It costs one fsync of the log
+    // per commit, which grouping shares among the use cases committed together.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+    )?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(conn)
+}
+
+impl Lite {
+    pub(crate) fn open(path: PathBuf) -> Result<Self, StoreError> {
+        let conn = open(&path, false)?;
+        // The writer commits without waiting for the disk (NORMAL), so the next group can
+        // start while this one is synced; no use case is answered before its group's log is
+        // on disk (Group::settle), so an acknowledged change still survives a power cut. A
+        // checkpoint still syncs the log before it copies from it.
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let wal = Arc::new(WalFile {
+            path: PathBuf::from(wal),
+            file: StdMutex::new(None),
+        });
+        Ok(Self {
+            readers: StdMutex::new(vec![open(&path, true)?]),
+            writer: Arc::new(Mutex::new(Writer {
+                conn,
+                open: false,
+                waiting: Vec::new(),
+                commits: 0,
+                wal,
+            })),
+            queued: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            path,
+        })
+    }
+
+    /// Refuses all further use; the connections close as their last users let go.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut r) = self.readers.lock() {
+            r.clear();
+        }
+    }
+
+    fn check_open(&self) -> Result<(), StoreError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Database("the database has been closed".into()));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on an idle reading connection (opening one if none is idle). Never held
+    /// across an await, so there are never more readers than threads.
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.check_open()?;
+        let idle = self.readers.lock().ok().and_then(|mut r| r.pop());
+        let conn = match idle {
+            Some(c) => c,
+            None => open(&self.path, true)?,
+        };
+        let result = f(&conn);
+        if let Ok(mut r) = self.readers.lock()
+            && r.len() < MAX_IDLE_READERS
+        {
+            r.push(conn);
+        }
+        result
+    }
+
+    /// Runs statements outside any use case (schema set-up by tools and tests).
+    pub(crate) async fn execute_batch(self: &Arc<Self>, sql: &str) -> Result<(), StoreError> {
+        let mut w = self.writer.lock().await;
+        if let Some(g) = w.commit_group() {
+            g.settle();
+        }
+        w.conn.execute_batch(sql)?;
+        w.wal.sync().map_err(StoreError::Database)
+    }
+
+    /// Applies the migrations not yet applied, each in its own transaction, recording them as
+    /// sqlx's migrator does, so databases made by either stay compatible.
+    pub(crate) async fn migrate(
+        self: &Arc<Self>,
+        migrator: &sqlx::migrate::Migrator,
+    ) -> Result<(), StoreError> {
+        let mut w = self.writer.lock().await;
+        if let Some(g) = w.commit_group() {
+            g.settle();
+        }
+        let conn = &mut w.conn;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS _sqlx_migrations (\
+                 version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+                 installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+                 success BOOLEAN NOT NULL, checksum BLOB NOT NULL, \
+                 execution_time BIGINT NOT NULL)",
+        )?;
+        for m in migrator.iter() {
+            if m.migration_type.is_down_migration() {
+                continue;
+            }
+            let applied: Option<Vec<u8>> = {
+                let mut stmt =
+                    conn.prepare("SELECT checksum FROM _sqlx_migrations WHERE version = ?1")?;
+                let mut rows = stmt.query([m.version])?;
+                match rows.next()? {
+                    Some(r) => Some(r.get(0)?),
+                    None => None,
+                }
+            };
+            match applied {
+                Some(sum) if sum == *m.checksum => continue,
+                Some(_) => {
+                    return Err(StoreError::Migrate(format!(
+                        "migration {} was changed after it was applied",
+                        m.version
+                    )));
+                }
+                None => {}
+            }
+            let started = std::time::Instant::now();
+            let tx = conn.transaction()?;
+            tx.execute_batch(m.sql.as_str())
+                .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", m.version)))?;
+            tx.execute(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+                 execution_time) VALUES (?1, ?2, TRUE, ?3, ?4)",
+                rusqlite::params![
+                    m.version,
+                    &*m.description,
+                    &*m.checksum,
+                    i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX)
+                ],
+            )?;
+            tx.commit()?;
+        }
+        w.wal.sync().map_err(StoreError::Database)
+    }
+}
+
+/// Counts a writer waiting for its turn, until it has it or gives up.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A use case's transaction: a savepoint on the writing connection, held for its turn.
+pub(crate) struct LiteTx {
+    lite: Arc<Lite>,
+    writer: Option<OwnedMutexGuard<Writer>>,
+    savepoint: bool,
+}
+
+impl LiteTx {
+    pub(crate) async fn begin(lite: &Arc<Lite>) -> Result<Self, StoreError> {
+        lite.check_open()?;
+        let turn = {
+            let _queued = Queued::new(&lite.queued);
+            Arc::clone(&lite.writer).lock_owned().await
+        };
+        let mut tx = Self {
+            lite: Arc::clone(lite),
+            writer: Some(turn),
+            savepoint: false,
+        };
+        let w = tx.writer_mut()?;
+        if !w.open {
+            // IMMEDIATE: take the write lock at once; another process (a command-line tool)
+            // may hold it, and then the busy timeout waits for it.
+            w.conn.execute_batch("BEGIN IMMEDIATE")?;
+            w.open = true;
+        }
+        w.conn.execute_batch("SAVEPOINT use_case")?;
+        tx.savepoint = true;
+        Ok(tx)
+    }
+
+    fn writer_mut(&mut self) -> Result<&mut Writer, StoreError> {
+        self.writer
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Database("the transaction has ended".into()))
+    }
+
+    pub(crate) fn run(&mut self, q: &Query, rows: Fetch) -> Result<(Vec<Row>, u64), StoreError> {
+        run(&self.writer_mut()?.conn, q, rows)
+    }
+
+    /// Releases the savepoint into the group and waits until the group is on disk.
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        let lite = Arc::clone(&self.lite);
+        let Some(mut w) = self.writer.take() else {
+            return Err(StoreError::Database("the transaction has ended".into()));
+        };
+        self.savepoint = false;
+        if let Err(e) = w.conn.execute_batch("RELEASE use_case") {
+            w.abandon_group(&e.to_string());
+            return Err(e.into());
+        }
+        let (done, outcome) = oneshot::channel();
+        w.waiting.push(done);
+        if lite.queued.load(Ordering::SeqCst) == 0 || w.waiting.len() >= MAX_GROUP {
+            commit_elsewhere(w);
+        } else {
+            drop(w);
+        }
+        let mut outcome = outcome;
+        loop {
+            match tokio::time::timeout(GROUP_PATIENCE, &mut outcome).await {
+                Ok(Ok(result)) => return result.map_err(StoreError::Database),
+                Ok(Err(_)) => {
+                    return Err(StoreError::Database(
+                        "the commit was abandoned before it finished".into(),
+                    ));
+                }
+                // The writer that was to come next gave up its turn before committing the
+                // group; commit it here.
+                Err(_) => {
+                    if let Ok(w) = Arc::clone(&lite.writer).try_lock_owned() {
+                        commit_elsewhere(w);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Commits the group on a thread for blocking work, and passes the turn on from there: the
+/// fsync would otherwise stall one of the few threads that serve requests, while the writers
+/// queued behind it gather into the next group anyway.
+fn commit_elsewhere(mut w: OwnedMutexGuard<Writer>) {
+    tokio::task::spawn_blocking(move || {
+        let group = w.commit_group();
+        drop(w);
+        if let Some(g) = group {
+            g.settle();
+        }
+    });
+}
+
+impl Drop for LiteTx {
+    fn drop(&mut self) {
+        let Some(mut w) = self.writer.take() else {
+            return;
+        };
+        if self.savepoint {
+            let undone = w
+                .conn
+                .execute_batch("ROLLBACK TO use_case; RELEASE use_case");
+            if let Err(e) = undone {
+                w.abandon_group(&e.to_string());
+            } else if w.conn.is_autocommit() {
+                w.abandon_group("the transaction was rolled back by the database");
+            }
+        }
+        if self.lite.queued.load(Ordering::SeqCst) == 0
+            && let Some(g) = w.commit_group()
+        {
+            g.settle();
+        }
+    }
+}
+
+/// Runs one statement. Placeholders are `$n`, bound by their number wherever they appear.
+pub(crate) fn run(
+    conn: &Connection,
+    q: &Query,
+    rows: Fetch,
+) -> Result<(Vec<Row>, u64), StoreError> {
+    let mut stmt = conn.prepare_cached(&q.sql)?;
+    for idx in 1..=stmt.parameter_count() {
+        let n = match stmt.parameter_name(idx) {
+            Some(name) => name
+                .trim_start_matches(['$', '?', ':', '@'])
+                .parse::<usize>()
+                .map_err(|_| StoreError::Database(format!("placeholder {name} is not `$n`")))?,
+            None => idx,
+        };
+        let v = q
+            .params
+            .get(n.wrapping_sub(1))
+            .ok_or_else(|| StoreError::Database(format!("no argument for ${n}")))?;
+        stmt.raw_bind_parameter(idx, v)?;
+    }
+    if stmt.column_count() == 0 {
+        let n = stmt.raw_execute()?;
+        return Ok((Vec::new(), n as u64));
+    }
+    let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let mut out = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while let Some(r) = cursor.next()? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match r.get_ref(i)? {
+                ValueRef::Null => Value::Null(Kind::Text),
+                ValueRef::Integer(v) => Value::Int(v),
+                ValueRef::Real(v) => Value::Real(v),
+                ValueRef::Text(t) => Value::Text(
+                    String::from_utf8(t.to_vec())
+                        .map_err(|e| crate::error::corrupt(&*columns[i], e))?,
+                ),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(Row {
+            columns: Arc::clone(&columns),
+            values,
+        });
+        if rows == Fetch::First {
+            break;
+        }
+    }
+    drop(cursor);
+    Ok((out, conn.changes()))
+}
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null(_) => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(*v),
+            Value::Real(v) => ValueRef::Real(*v),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Lite, LiteTx};
+    use crate::db::{Fetch, query};
+
+    fn open_lite(dir: &tempfile::TempDir) -> Arc<Lite> {
+        let lite = Lite::open(dir.path().join("t.db")).unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(lite)
+    }
+
+    async fn numbers(lite: &Arc<Lite>) -> Vec<i64> {
+        lite.read(|c| {
+            let (rows, _) = super::run(c, &query("SELECT n FROM t ORDER BY n"), Fetch::All)?;
+            rows.iter().map(|r| r.try_get("n")).collect()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_use_cases_commit_in_groups_and_a_failing_one_takes_nothing_with_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let lite = open_lite(&dir);
+        lite.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut tasks = Vec::new();
+        for n in 0..200_i64 {
+            let lite = Arc::clone(&lite);
+            tasks.push(tokio::spawn(async move {
+                let mut tx = LiteTx::begin(&lite).await?;
+                tx.run(&query("INSERT INTO t (n) VALUES ($1)").bind(n), Fetch::None)?;
+                tokio::task::yield_now().await;
+                if n % 10 == 3 {
+                    // Breaks the key: this use case fails after it has written.
+                    tx.run(&query("INSERT INTO t (n) VALUES ($1)").bind(n), Fetch::None)?;
+                }
+                tx.commit().await?;
+                // Acknowledged: a fresh reader sees it at once.
+                let seen = lite.read(|c| {
+                    let q = query("SELECT n FROM t WHERE n = $1").bind(n);
+                    Ok(super::run(c, &q, Fetch::First)?.0.len())
+                })?;
+                assert_eq!(seen, 1, "{n} acknowledged but not visible");
+                Ok::<_, crate::StoreError>(())
+            }));
+        }
+        let mut failed = Vec::new();
+        for (n, t) in tasks.into_iter().enumerate() {
+            if t.await.unwrap_or_else(|e| panic!("{e}")).is_err() {
+                failed.push(n as i64);
+            }
+        }
+        let expected_failures: Vec<i64> = (0..200).filter(|n| n % 10 == 3).collect();
+        assert_eq!(failed, expected_failures);
+        let stored = numbers(&lite).await;
+        let expected: Vec<i64> = (0..200).filter(|n| n % 10 != 3).collect();
+        assert_eq!(stored, expected);
+        let commits = lite.writer.lock().await.commits;
+        assert!(
+            commits < 180,
+            "{commits} commits for 180 use cases: none were grouped"
+        );
+        // And on disk: a new process opening the file finds the same.
+        drop(lite);
+        assert_eq!(numbers(&open_lite(&dir)).await, expected);
+    }
+
+    #[tokio::test]
+    async fn a_writer_that_gives_up_its_turn_does_not_strand_the_group_before_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let lite = open_lite(&dir);
+        lite.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut first = LiteTx::begin(&lite).await.unwrap_or_else(|e| panic!("{e}"));
+        first
+            .run(&query("INSERT INTO t (n) VALUES (1)"), Fetch::None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A second writer queues behind the first, so the first leaves its commit to it...
+        let queued = {
+            let lite = Arc::clone(&lite);
+            tokio::spawn(async move { LiteTx::begin(&lite).await.map(drop) })
+        };
+        while lite.queued.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let committing = tokio::spawn(first.commit());
+        tokio::task::yield_now().await;
+        // ...and gives up before its turn comes.
+        queued.abort();
+        let done = tokio::time::timeout(Duration::from_secs(5), committing).await;
+        assert!(
+            matches!(done, Ok(Ok(Ok(())))),
+            "the first commit never finished: {done:?}"
+        );
+        assert_eq!(numbers(&lite).await, vec![1]);
+    }
+}
