@@ -233,3 +233,18 @@ class StaffBrowser:
         """A personal access token with `scopes`, made on the tokens page."""
         page = self.post_form("/me/tokens", [("name", name)] + [("scopes", s) for s in scopes])
         return re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
+
+
+def loadgen(root, base, clients, *args):
+    """Runs the Rust load generator (target/release/tongban-loadgen) against `base` and returns
+    its figures: done, calls, seconds, per_second. The timed parts of the benchmarks use it,
+    because a Python client on the same small machine would measure itself."""
+    binary = os.path.join(root, "target/release/tongban-loadgen")
+    if not os.path.exists(binary):
+        raise SystemExit(f"{binary} not found (cargo build --release -p tongban-loadgen)")
+    addr = base.split("://", 1)[1]
+    out = subprocess.run([binary, "--addr", addr, "--clients", str(clients), *args],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"tongban-loadgen failed: {out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
