@@ -49,8 +49,8 @@ pub use snapshot::{CatalogSnapshot, POPULAR, VERSION_CHECK_INTERVAL};
 pub use tongban_search::routing;
 pub use tongban_search::{FaqHit, Filters, ItemHit, SearchIndex, Synonyms};
 pub use tongban_store::{
-    AuditFilter, Backend, CaseRecord, ImportCounts, MaterialRecord, RequestQuery, RequestRecord,
-    SearchMiss, Store, StoreError,
+    AuditFilter, Backend, CaseRecord, ImportCounts, MaterialRecord, RequestPhoto, RequestQuery,
+    RequestRecord, SearchMiss, Store, StoreError,
 };
 
 use tongban_domain::{Clock, ServiceItem, Tenant};

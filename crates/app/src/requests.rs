@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Deserialize;
 use tongban_domain::reference::CaseRef;
 use tongban_domain::request::lifecycle::{
-    Extension, MAX_TEXT_CHARS, Party, RequestAction, RequestError, RequestStage, RequestState,
-    apply,
+    Extension, MAX_PHOTOS_PER_PART, MAX_TEXT_CHARS, Party, PhotoPart, RequestAction, RequestError,
+    RequestStage, RequestState, apply, photo_part,
 };
 use tongban_domain::request::limits::{Deadlines, TimeLimits, WorkingHours};
 use tongban_domain::request::{RequestKind, Urgency};
@@ -95,7 +95,40 @@ pub struct NewRequest {
 }
 
 /// The most photos a request carries.
-pub const MAX_PHOTOS: usize = 6;
+pub const MAX_PHOTOS: usize = MAX_PHOTOS_PER_PART;
+
+/// Checks photos by their bytes (JPEG or PNG, within the upload limit), at most `room` of them.
+fn checked_photos(
+    photos: &[(String, Vec<u8>)],
+    room: usize,
+) -> Result<Vec<(String, tongban_domain::upload::FileKind, Vec<u8>)>, AppError> {
+    if photos.len() > room {
+        return Err(
+            Refusal::new(RefusalKind::Invalid, "request_too_many_photos")
+                .on("photo")
+                .with("max", MAX_PHOTOS_PER_PART)
+                .into(),
+        );
+    }
+    let mut out = Vec::with_capacity(photos.len());
+    for (name, bytes) in photos {
+        let kind = tongban_domain::upload::check_upload(name, bytes).map_err(|e| {
+            let mut r = Refusal::new(RefusalKind::Invalid, e.code()).on("photo");
+            if let tongban_domain::upload::UploadError::TooLarge { max } = e {
+                r = r.with("mb", max / 1024 / 1024);
+            }
+            AppError::from(r)
+        })?;
+        if !matches!(
+            kind,
+            tongban_domain::upload::FileKind::Jpeg | tongban_domain::upload::FileKind::Png
+        ) {
+            return Err(AppError::rejected("request_photo_not_image", "photo"));
+        }
+        out.push((name.clone(), kind, bytes.clone()));
+    }
+    Ok(out)
+}
 
 /// How a request reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,31 +260,7 @@ impl crate::App {
             Some(self.identity.vault.encrypt(CONTACT_NAME, &contact_name)?)
         };
 
-        if new.photos.len() > MAX_PHOTOS {
-            return Err(
-                Refusal::new(RefusalKind::Invalid, "request_too_many_photos")
-                    .on("photo")
-                    .with("max", MAX_PHOTOS)
-                    .into(),
-            );
-        }
-        let mut photos = Vec::new();
-        for (name, bytes) in &new.photos {
-            let kind = tongban_domain::upload::check_upload(name, bytes).map_err(|e| {
-                let mut r = Refusal::new(RefusalKind::Invalid, e.code()).on("photo");
-                if let tongban_domain::upload::UploadError::TooLarge { max } = e {
-                    r = r.with("mb", max / 1024 / 1024);
-                }
-                AppError::from(r)
-            })?;
-            if !matches!(
-                kind,
-                tongban_domain::upload::FileKind::Jpeg | tongban_domain::upload::FileKind::Png
-            ) {
-                return Err(AppError::rejected("request_photo_not_image", "photo"));
-            }
-            photos.push((name.clone(), kind, bytes.clone()));
-        }
+        let photos = checked_photos(&new.photos, MAX_PHOTOS)?;
 
         let mut reference = None;
         for _ in 0..REFERENCE_DRAWS {
@@ -340,7 +349,7 @@ impl crate::App {
                 unit: best.unit.clone(),
             };
             return self
-                .change_request(&r.id, None, "system", None, Party::System, &action)
+                .change_request(r, None, "system", None, Party::System, &action, Vec::new())
                 .await;
         }
         Ok(r)
@@ -659,27 +668,120 @@ impl crate::App {
         version: Option<i64>,
         action: &RequestAction,
     ) -> Result<RequestRecord, AppError> {
+        self.act_with_photos(p, id, version, action, &[]).await
+    }
+
+    /// Does `action` with photos belonging to it (a unit's reply with pictures of the work):
+    /// the photos are checked first, and land with the change or not at all.
+    pub async fn act_with_photos(
+        &self,
+        p: &Principal,
+        id: &str,
+        version: Option<i64>,
+        action: &RequestAction,
+        photos: &[(String, Vec<u8>)],
+    ) -> Result<RequestRecord, AppError> {
         let r = self.visible_request(p, id).await?;
-        let party = self.party(p, &r);
         let unit = p.actor.unit.as_ref().map(ToString::to_string);
-        self.change_request(&r.id, version, p.user_id(), unit, party, action)
+        let party = self.party(p, &r);
+        let rows = if photos.is_empty() {
+            Vec::new()
+        } else {
+            if !matches!(action, RequestAction::Reply { .. }) {
+                return Err(AppError::rejected("request_photo_not_here", "photo"));
+            }
+            // The reply is checked for its stage and party by the change itself; here only
+            // that the photos are pictures and fit.
+            self.photo_rows(p, &r, PhotoPart::Reply, photos).await?
+        };
+        self.change_request(r.clone(), version, p.user_id(), unit, party, action, rows)
             .await
     }
 
+    /// Adds photos after filing: the resident's own while the request is open, the unit's
+    /// while it works on it. Each addition is in the timeline; if one photo is refused, none
+    /// is added.
+    pub async fn add_request_photos(
+        &self,
+        p: &Principal,
+        id: &str,
+        photos: &[(String, Vec<u8>)],
+    ) -> Result<RequestRecord, AppError> {
+        let mut r = self.visible_request(p, id).await?;
+        let before = state_of(&r)?;
+        let part = photo_part(&before, self.party(p, &r)).map_err(|e| refusal_of(&e))?;
+        if photos.is_empty() {
+            return Err(AppError::rejected("request_photo_missing", "photo"));
+        }
+        let rows = self.photo_rows(p, &r, part, photos).await?;
+        let now = self.now_ms();
+        r.version += 1;
+        r.updated_at = now.max(r.updated_at + 1);
+        let unit = p.actor.unit.as_ref().map(ToString::to_string);
+        let detail = serde_json::json!({ "part": part.as_str(), "photos": rows.len() });
+        let mut tx = self.store.begin().await?;
+        if !self.store.update_request(&mut tx, &self.tenant, &r).await? {
+            return Err(Refusal::new(RefusalKind::Conflict, "request_changed").into());
+        }
+        for row in &rows {
+            self.store
+                .insert_request_photo(&mut tx, &self.tenant, row)
+                .await?;
+        }
+        self.record_request_change(
+            &mut tx,
+            p.user_id(),
+            unit.as_deref(),
+            &r,
+            "add_photos",
+            Some(before.stage),
+            &detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Checks `photos` against what the request already has of `part`, and stores their
+    /// bytes (by content, so a failure later leaves only an unreferenced file).
+    async fn photo_rows(
+        &self,
+        p: &Principal,
+        r: &RequestRecord,
+        part: PhotoPart,
+        photos: &[(String, Vec<u8>)],
+    ) -> Result<Vec<tongban_store::RequestPhoto>, AppError> {
+        let have = self
+            .store
+            .request_photos(&self.tenant, &r.id)
+            .await?
+            .iter()
+            .filter(|x| x.part == part.as_str())
+            .count();
+        let checked = checked_photos(photos, MAX_PHOTOS_PER_PART.saturating_sub(have))?;
+        let mut rows = Vec::with_capacity(checked.len());
+        for (name, kind, bytes) in checked {
+            rows.push(
+                self.store_photo(&r.id, part.as_str(), &name, kind, bytes, p.user_id())
+                    .await?,
+            );
+        }
+        Ok(rows)
+    }
+
+    /// Changes `r` as it was read; should it have changed since, the update finds a newer
+    /// version and refuses.
+    #[allow(clippy::too_many_arguments)]
     async fn change_request(
         &self,
-        id: &str,
+        mut r: RequestRecord,
         version: Option<i64>,
         actor_id: &str,
         actor_unit: Option<String>,
         party: Party<'_>,
         action: &RequestAction,
+        photos: Vec<tongban_store::RequestPhoto>,
     ) -> Result<RequestRecord, AppError> {
-        let mut r = self
-            .store
-            .request(&self.tenant, id)
-            .await?
-            .ok_or_else(|| AppError::hidden("request_not_found"))?;
         if let Some(v) = version
             && v != r.version
         {
@@ -803,6 +905,11 @@ impl crate::App {
         let mut tx = self.store.begin().await?;
         if !self.store.update_request(&mut tx, &self.tenant, &r).await? {
             return Err(Refusal::new(RefusalKind::Conflict, "request_changed").into());
+        }
+        for photo in &photos {
+            self.store
+                .insert_request_photo(&mut tx, &self.tenant, photo)
+                .await?;
         }
         self.record_request_change(
             &mut tx,

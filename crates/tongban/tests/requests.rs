@@ -414,3 +414,117 @@ backend_tests! {
         let _ = open;
     }
 }
+
+/// A real picture, as a phone would send it.
+fn picture(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, seed])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .unwrap_or_else(|e| panic!("{e}"));
+    out.into_inner()
+}
+
+backend_tests! {
+    async fn photos_come_with_the_reply_and_after_filing_each_party_within_its_own_six(backend: Backend) {
+        use axum::http::StatusCode;
+        let Some(t) = TestApp::demo_with_accounts(backend).await else { return };
+        let app = &t.app;
+        let me = t.principal_by_phone(DEMO_RESIDENT_PHONE).await;
+        let dispatcher = staff(&t, "dispatcher").await;
+        let police = staff(&t, "handler").await;
+        let clerk = staff(&t, "clerk").await;
+        let parking = NewRequest {
+            kind: "投诉".into(), category: "traffic.parking".into(), township: GXZ.into(),
+            text: "小区门口每天晚上有人乱停车，把消防通道堵死了".into(),
+            photos: vec![("门口.jpg".into(), picture(1))],
+            ..NewRequest::default()
+        };
+        let r = app.file_request(Some(&me), Channel::App, &parking).await.unwrap_or_else(|e| panic!("{e}"));
+
+        // The resident adds a photo later; it is in the timeline.
+        let r = app.add_request_photos(&me, &r.id, &[("晚上.jpg".into(), picture(2))]).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.version, 2);
+        let events = app.store.request_events(&app.tenant, &r.id).await.unwrap_or_default();
+        assert_eq!(events.last().map(|e| e.action.as_str()), Some("add_photos"));
+        let id = r.id.clone();
+        let count = |part: &'static str| {
+            let id = id.clone();
+            async move { app.store.request_photos(&app.tenant, &id).await.unwrap_or_default().iter().filter(|x| x.part == part).count() }
+        };
+        assert_eq!(count("request").await, 2);
+        // Nobody else adds to it; nothing empty, no more than six, only pictures.
+        assert_eq!(refusal(app.add_request_photos(&clerk, &r.id, &[("x.jpg".into(), picture(3))]).await.err().unwrap_or_else(|| panic!("a stranger added"))).0, RefusalKind::NotFound);
+        assert_eq!(refusal(app.add_request_photos(&me, &r.id, &[]).await.err().unwrap_or_else(|| panic!("nothing added"))).1, "request_photo_missing");
+        let five: Photos = (0..5).map(|i| (format!("p{i}.jpg"), picture(10 + i))).collect();
+        assert_eq!(refusal(app.add_request_photos(&me, &r.id, &five).await.err().unwrap_or_else(|| panic!("eight kept"))), (RefusalKind::Invalid, "request_too_many_photos", Some("photo")));
+        let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec();
+        assert_eq!(refusal(app.add_request_photos(&me, &r.id, &[("letter.pdf".into(), pdf.clone())]).await.err().unwrap_or_else(|| panic!("a PDF kept"))).1, "request_photo_not_image");
+        assert_eq!(count("request").await, 2, "nothing half-written");
+
+        // The office adds its photos while it works on it, not before it signs.
+        let r = app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Dispatch { unit: GAJ.into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        let early = app.add_request_photos(&police, &r.id, &[("x.jpg".into(), picture(4))]).await.err().unwrap_or_else(|| panic!("added before signing"));
+        assert_eq!(refusal(early), (RefusalKind::Conflict, "request_wrong_stage", None));
+        let r = app.act_on_request(&police, &r.id, None, &RequestAction::Sign).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = app.act_on_request(&police, &r.id, None, &RequestAction::Contact { note: "已电话联系".into() }).await.unwrap_or_else(|e| panic!("{e}"));
+        let not_here = app.act_with_photos(&police, &r.id, None, &RequestAction::Urge { note: "x".into() }, &[("x.jpg".into(), picture(5))]).await.err().unwrap_or_else(|| panic!("photos with an urge"));
+        assert_eq!(refusal(not_here).1, "request_photo_not_here");
+        // A reply with a bad photo is refused whole: still in hand, no reply.
+        let bad = app.act_with_photos(&police, &r.id, None, &RequestAction::Reply { text: "已清理".into() }, &[("letter.pdf".into(), pdf)]).await.err().unwrap_or_else(|| panic!("a PDF with the reply"));
+        assert_eq!(refusal(bad).1, "request_photo_not_image");
+        assert_eq!(app.store.request(&app.tenant, &r.id).await.ok().flatten().map(|x| x.stage), Some("in_hand".into()));
+
+        // The reply with a photo, on the office's page.
+        let mut office = t.client();
+        office.staff_sign_in("handler", tongban_app::DEMO_PASSWORD).await;
+        let page = office.get(&format!("/requests/{}", r.id)).await.text();
+        assert!(page.contains("enctype=\"multipart/form-data\" class=\"form action-reply\"") && page.contains("id=\"reply-photo\""), "{page}");
+        let version = r.version.to_string();
+        let done = office.post_file(&format!("/requests/{}/reply", r.id), &[("text", "已联系交警清理，门口已划禁停线"), ("version", &version)], ("photo", "禁停线.jpg", &picture(6))).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+        assert_eq!(count("reply").await, 1);
+        let replied = app.store.request(&app.tenant, &r.id).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
+        assert_eq!(replied.stage, "replied");
+
+        // The resident sees both parts, each where it belongs, and may open the office's photo.
+        let mut resident = t.client();
+        resident.resident_sign_in(DEMO_RESIDENT_PHONE).await;
+        let page = resident.get(&format!("/requests/{}", r.id)).await.text();
+        let reply_at = page.find("id=\"reply-h\"").unwrap_or_else(|| panic!("no reply shown: {page}"));
+        assert!(page[reply_at..].contains("禁停线.jpg") && page[..reply_at].contains("门口.jpg"), "{page}");
+        assert!(page.contains("id=\"add-photo\""), "the resident may still add one before closing");
+        let photos = app.request_photos(&me, &r.id).await.unwrap_or_default();
+        let theirs = photos.iter().find(|x| x.part == "reply").unwrap_or_else(|| panic!("no reply photo"));
+        let full = resident.get(&format!("/requests/{}/photos/{}", r.id, theirs.id)).await;
+        assert_eq!((full.status, full.header("content-disposition").starts_with("attachment")), (StatusCode::OK, true));
+
+        // An app adds one over the JSON API, as a multipart form with its bearer token.
+        // A new code a few minutes later: the page sign-in just had one.
+        t.clock.set(tongban_domain::Clock::now(&*t.clock) + chrono::Duration::minutes(5));
+        let r0 = t.request(json_request("POST", "/api/v1/auth/code", "", Some(serde_json::json!({"phone": DEMO_RESIDENT_PHONE})))).await;
+        assert_eq!(r0.status, StatusCode::OK, "{}", r0.text());
+        let code = t.last_sms_code("0001");
+        let signed = t.request(json_request("POST", "/api/v1/auth/sign-in", "", Some(serde_json::json!({"phone": DEMO_RESIDENT_PHONE, "code": code})))).await;
+        let token = signed.json()["token"].as_str().unwrap_or_default().to_owned();
+        let mut body = b"--b\r\ncontent-disposition: form-data; name=\"photo\"; filename=\"morning.jpg\"\r\ncontent-type: image/jpeg\r\n\r\n".to_vec();
+        body.extend_from_slice(&picture(7));
+        body.extend_from_slice(b"\r\n--b--\r\n");
+        let request = axum::http::Request::post(format!("/api/v1/requests/{}/photos", r.id))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "multipart/form-data; boundary=b")
+            .body(axum::body::Body::from(body))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let added = t.request(request).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+        let parts: Vec<String> = added.json()["photos"].as_array().map(|a| a.iter().map(|x| x["part"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default();
+        assert_eq!(parts.iter().filter(|p| *p == "request").count(), 3);
+        assert_eq!(parts.iter().filter(|p| *p == "reply").count(), 1);
+
+        // Once closed, no more photos.
+        app.act_on_request(&dispatcher, &r.id, None, &RequestAction::Close).await.unwrap_or_else(|e| panic!("{e}"));
+        let late = app.add_request_photos(&me, &r.id, &[("x.jpg".into(), picture(8))]).await.err().unwrap_or_else(|| panic!("added after closing"));
+        assert_eq!(refusal(late).1, "request_wrong_stage");
+    }
+}

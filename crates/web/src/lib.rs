@@ -118,6 +118,18 @@ pub fn router(app: App) -> Router {
         )
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/act", post(pages::requests::act))
+        .route(
+            "/requests/{id}/reply",
+            post(pages::requests::reply).layer(axum::extract::DefaultBodyLimit::max(
+                tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/requests/{id}/photos",
+            post(pages::requests::add_photo).layer(axum::extract::DefaultBodyLimit::max(
+                tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
         .route("/requests/{id}/photos/{photo}", get(pages::requests::photo))
         .route(
             "/requests/{id}/photos/{photo}/thumb",

@@ -55,3 +55,16 @@ pub async fn read_upload_form(
         }
     }
 }
+
+/// The refusal for a form that could not be read, on the form's file field.
+pub fn refusal(e: UploadFormError, field: &'static str) -> tongban_app::AppError {
+    match e {
+        UploadFormError::TooLarge => {
+            tongban_app::Refusal::new(tongban_app::RefusalKind::Invalid, "upload_too_large")
+                .on(field)
+                .with("mb", tongban_domain::upload::MAX_FILE_BYTES / 1024 / 1024)
+                .into()
+        }
+        UploadFormError::Unreadable => tongban_app::AppError::rejected("form_unreadable", field),
+    }
+}

@@ -421,6 +421,55 @@ pub fn apply(
     Ok(next)
 }
 
+/// Which photos a party adds: the resident's own, showing the matter, or the unit's, showing
+/// its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoPart {
+    Request,
+    Reply,
+}
+
+impl PhotoPart {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Reply => "reply",
+        }
+    }
+}
+
+/// The most photos of one part a request carries.
+pub const MAX_PHOTOS_PER_PART: usize = 6;
+
+/// Who may add photos, and when: the resident while the request is still open (a closed or
+/// merged one has had its answer), the unit it is with while it works on it and until its
+/// reply is checked.
+pub fn photo_part(state: &RequestState, party: Party<'_>) -> Result<PhotoPart, RequestError> {
+    match party {
+        Party::Requester(who) if state.requester.as_deref() == Some(who) => {
+            if matches!(state.stage, RequestStage::Closed | RequestStage::Merged) {
+                Err(RequestError::WrongStage {
+                    action: "add_photos",
+                    stage: state.stage.as_str(),
+                })
+            } else {
+                Ok(PhotoPart::Request)
+            }
+        }
+        Party::Unit(unit) if state.unit.as_deref() == Some(unit) => {
+            if matches!(state.stage, RequestStage::InHand | RequestStage::Replied) {
+                Ok(PhotoPart::Reply)
+            } else {
+                Err(RequestError::WrongStage {
+                    action: "add_photos",
+                    stage: state.stage.as_str(),
+                })
+            }
+        }
+        _ => Err(RequestError::NotYours("add_photos")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -785,5 +834,44 @@ mod tests {
             run(&s, Party::Unit(GAJ), RequestAction::Return { reason: long }),
             Err(RequestError::TextTooLong("reason"))
         );
+    }
+
+    #[test]
+    fn residents_add_photos_until_closing_and_units_while_they_work_on_it() {
+        let mut s = RequestState {
+            kind: RequestKind::Complaint,
+            stage: RequestStage::Filed,
+            unit: None,
+            requester: Some("u1".into()),
+            contacted: false,
+            extension: Extension::None,
+            closed_at: None,
+            rating: None,
+            reopened: false,
+        };
+        assert_eq!(
+            photo_part(&s, Party::Requester("u1")),
+            Ok(PhotoPart::Request)
+        );
+        assert_eq!(
+            photo_part(&s, Party::Requester("u2")),
+            Err(RequestError::NotYours("add_photos"))
+        );
+        assert!(photo_part(&s, Party::Dispatcher).is_err());
+        s.unit = Some("GAJ".into());
+        s.stage = RequestStage::Dispatched;
+        assert!(matches!(
+            photo_part(&s, Party::Unit("GAJ")),
+            Err(RequestError::WrongStage { .. })
+        ));
+        s.stage = RequestStage::InHand;
+        assert_eq!(photo_part(&s, Party::Unit("GAJ")), Ok(PhotoPart::Reply));
+        assert_eq!(
+            photo_part(&s, Party::Unit("SPJ")),
+            Err(RequestError::NotYours("add_photos"))
+        );
+        s.stage = RequestStage::Closed;
+        assert!(photo_part(&s, Party::Requester("u1")).is_err());
+        assert!(photo_part(&s, Party::Unit("GAJ")).is_err());
     }
 }

@@ -421,20 +421,7 @@ pub async fn upload(
     let p = principal(&headers, &v, Scope::CasesWrite)?;
     let form = crate::upload_form::read_upload_form(multipart, "file")
         .await
-        .map_err(|e| {
-            let refusal = match e {
-                crate::upload_form::UploadFormError::TooLarge => {
-                    tongban_app::Refusal::new(tongban_app::RefusalKind::Invalid, "upload_too_large")
-                        .on("file")
-                        .with("mb", tongban_domain::upload::MAX_FILE_BYTES / 1024 / 1024)
-                        .into()
-                }
-                crate::upload_form::UploadFormError::Unreadable => {
-                    AppError::rejected("form_unreadable", "file")
-                }
-            };
-            err(&headers, refusal)
-        })?;
+        .map_err(|e| err(&headers, crate::upload_form::refusal(e, "file")))?;
     let replace = form.text("replace") == "true";
     let material = form.text("material").to_owned();
     let m = app

@@ -72,7 +72,8 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(cases::upload))
-                // A material file may be up to 10 MiB; every other request stays small.
+                .routes(routes!(requests::add_photo))
+                // A material file or photo may be up to 10 MiB; every other request stays small.
                 .layer(axum::extract::DefaultBodyLimit::max(
                     tongban_domain::upload::MAX_FILE_BYTES + 64 * 1024,
                 )),

@@ -82,6 +82,32 @@ pub struct RequestBody {
     /// Present when reading one request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<RequestEventBody>>,
+    /// Present when reading one request: the resident's photos and the office's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<PhotoBody>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoBody {
+    pub id: String,
+    /// `request` (the resident's) or `reply` (the office's, with its answer).
+    pub part: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size: i64,
+    /// The picture, for the same bearer token.
+    pub url: String,
+    /// A small JPEG preview.
+    pub thumbnail_url: String,
+}
+
+/// The photo form, described for the OpenAPI document.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoForm {
+    /// A JPEG or PNG picture, at most 10 MiB; the type is judged by the bytes.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub photo: String,
 }
 
 impl RequestBody {
@@ -105,6 +131,7 @@ impl RequestBody {
             version: r.version,
             created_at: r.created_at,
             timeline: None,
+            photos: None,
         }
     }
 }
@@ -171,12 +198,41 @@ async fn one(
         .visible_request(p, id)
         .await
         .map_err(|e| err(headers, e))?;
+    with_timeline(app, headers, r).await
+}
+
+/// The request's body with its timeline.
+async fn with_timeline(
+    app: &App,
+    headers: &HeaderMap,
+    r: tongban_app::RequestRecord,
+) -> Result<Json<RequestBody>, ApiError> {
     let events = app
         .store
         .request_events(&app.tenant, &r.id)
         .await
         .map_err(|e| err(headers, e.into()))?;
+    let photos = app
+        .store
+        .request_photos(&app.tenant, &r.id)
+        .await
+        .map_err(|e| err(headers, e.into()))?;
+    let id = r.id.clone();
     let mut body = RequestBody::new(r);
+    body.photos = Some(
+        photos
+            .into_iter()
+            .map(|x| PhotoBody {
+                url: format!("/requests/{id}/photos/{}", x.id),
+                thumbnail_url: format!("/requests/{id}/photos/{}/thumb", x.id),
+                id: x.id,
+                part: x.part,
+                file_name: x.file_name,
+                media_type: x.media_type,
+                size: x.size,
+            })
+            .collect(),
+    );
     body.timeline = Some(
         events
             .into_iter()
@@ -277,10 +333,11 @@ pub async fn act(
             ));
         }
     };
-    app.act_on_request(&p, &id, b.version, &action)
+    let r = app
+        .act_on_request(&p, &id, b.version, &action)
         .await
         .map_err(|e| err(&headers, e))?;
-    one(&app, &headers, &p, &id).await
+    with_timeline(&app, &headers, r).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -327,4 +384,33 @@ pub async fn suggestions(
             })
             .collect(),
     ))
+}
+
+/// Add a photo to a request after filing: the resident while it is open, the office it is
+/// with while it works on it (at most six of each).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/photos", tag = "requests",
+    request_body(content = PhotoForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = RequestBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_photo(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Extension(v): Extension<Visitor>,
+    Path(id): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Result<(StatusCode, Json<RequestBody>), ApiError> {
+    let p = principal(&headers, &v, Scope::RequestsWrite)?;
+    let form = crate::upload_form::read_upload_form(multipart, "photo")
+        .await
+        .map_err(|e| err(&headers, crate::upload_form::refusal(e, "photo")))?;
+    let photos = if form.file.is_empty() {
+        Vec::new()
+    } else {
+        vec![(form.file_name.clone(), form.file)]
+    };
+    let r = app
+        .add_request_photos(&p, &id, &photos)
+        .await
+        .map_err(|e| err(&headers, e))?;
+    Ok((StatusCode::CREATED, with_timeline(&app, &headers, r).await?))
 }

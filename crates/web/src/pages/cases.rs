@@ -343,9 +343,9 @@ pub async fn post_material(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Response {
-    let form = match crate::upload_form::read_upload_form(multipart, "file").await {
+    let form = match super::read_upload(&c, multipart, "file").await {
         Ok(form) => form,
-        Err(e) => return super::upload_form_error(c, e, tongban_domain::upload::MAX_FILE_BYTES),
+        Err(page) => return page,
     };
     let material = form.text("material").to_owned();
     match app

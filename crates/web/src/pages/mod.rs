@@ -50,6 +50,18 @@ struct ErrorPage {
 }
 
 /// The page for an upload form that could not be read; `limit` is the route's file limit.
+/// Reads an upload form whose file part is `file_field`; the page for a form that cannot be
+/// read otherwise.
+pub async fn read_upload(
+    c: &Chrome,
+    multipart: axum::extract::Multipart,
+    file_field: &str,
+) -> Result<crate::upload_form::UploadForm, Response> {
+    crate::upload_form::read_upload_form(multipart, file_field)
+        .await
+        .map_err(|e| upload_form_error(c.clone(), e, tongban_domain::upload::MAX_FILE_BYTES))
+}
+
 pub fn upload_form_error(
     c: Chrome,
     e: crate::upload_form::UploadFormError,

@@ -14,7 +14,9 @@ use tongban_app::{App, AppError, Principal, RequestRecord};
 use tongban_domain::Role;
 use tongban_domain::reference::CaseRef;
 use tongban_domain::request::RequestKind;
-use tongban_domain::request::lifecycle::{Extension, RequestAction, RequestState};
+use tongban_domain::request::lifecycle::{
+    Extension, Party, PhotoPart, RequestAction, RequestState, photo_part,
+};
 
 use super::account::{SignedIn, StaffSignedIn};
 use super::forms::{Field, FormPage, message, see_other};
@@ -186,9 +188,9 @@ async fn file_from_form(
     multipart: Multipart,
     channel: Channel,
 ) -> Response {
-    let form = match crate::upload_form::read_upload_form(multipart, "photo").await {
+    let form = match super::read_upload(&c, multipart, "photo").await {
         Ok(form) => form,
-        Err(e) => return super::upload_form_error(c, e, tongban_domain::upload::MAX_FILE_BYTES),
+        Err(page) => return page,
     };
     let typed = Typed {
         kind: form.text("kind").to_owned(),
@@ -395,7 +397,10 @@ struct RequestTemplate {
     just_filed: bool,
     error: Option<String>,
     timeline: Vec<Step>,
+    /// The resident's photos: (id, file name).
     photos: Vec<(String, String)>,
+    /// The office's photos with its reply.
+    reply_photos: Vec<(String, String)>,
     suggestions: Vec<SuggestionRow>,
     units: Vec<(String, String)>,
     /// Earlier requests this one probably repeats: (id, reference, percent).
@@ -439,6 +444,16 @@ fn possible(p: &Principal, r: &RequestRecord, state: &RequestState) -> Vec<&'sta
     }
     if a.has(Role::Supervisor) && matches!(r.stage.as_str(), "dispatched" | "in_hand" | "replied") {
         out.push("urge");
+    }
+    let party = if r.requester_id.as_deref() == Some(a.user_id.as_str()) {
+        Party::Requester(&a.user_id)
+    } else if let (true, Some(unit)) = (own_unit, a.unit.as_ref()) {
+        Party::Unit(unit.as_str())
+    } else {
+        Party::Supervisor
+    };
+    if photo_part(state, party).is_ok() {
+        out.push("add_photo");
     }
     out
 }
@@ -493,13 +508,17 @@ async fn request_page(
             }
         })
         .collect();
-    let photos = app
+    let (reply_photos, photos): (Vec<_>, Vec<_>) = app
         .request_photos(p, &r.id)
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|x| (x.id, x.file_name))
-        .collect();
+        .partition(|x| x.part == PhotoPart::Reply.as_str());
+    let pair = |x: tongban_app::RequestPhoto| (x.id, x.file_name);
+    let (photos, reply_photos) = (
+        photos.into_iter().map(pair).collect(),
+        reply_photos.into_iter().map(pair).collect(),
+    );
     let can = possible(p, &r, &state);
     let suggestions = if can.contains(&"dispatch") {
         app.routing_suggestions(p, &r.id)
@@ -591,6 +610,7 @@ async fn request_page(
         error,
         timeline,
         photos,
+        reply_photos,
         suggestions,
         units,
         duplicates,
@@ -701,7 +721,19 @@ pub async fn act(
         )
         .await;
     };
-    match app.act_on_request(&p, &id, f.version, &action).await {
+    let done = app.act_on_request(&p, &id, f.version, &action).await;
+    after_change(&app, c, &p, &id, done).await
+}
+
+/// Back to the request after a change; a refusal is shown on the request's page.
+async fn after_change(
+    app: &App,
+    c: Chrome,
+    p: &Principal,
+    id: &str,
+    done: Result<RequestRecord, AppError>,
+) -> Response {
+    match done {
         Ok(_) => see_other(&format!("/requests/{id}"), Vec::new()),
         Err(AppError::Refused(r)) if r.kind != tongban_app::RefusalKind::NotFound => {
             let text = message(c.tr, &r);
@@ -711,10 +743,57 @@ pub async fn act(
             } else {
                 status
             };
-            request_page(&app, c, &p, &id, false, Some(text), status).await
+            request_page(app, c, p, id, false, Some(text), status).await
         }
         Err(e) => app_error(c, e),
     }
+}
+
+/// The photo of a multipart form, if one was chosen.
+fn chosen_photo(form: &crate::upload_form::UploadForm) -> Vec<(String, Vec<u8>)> {
+    if form.file.is_empty() {
+        Vec::new()
+    } else {
+        vec![(form.file_name.clone(), form.file.clone())]
+    }
+}
+
+/// The office's reply, with a photo of the work if it chose one.
+pub async fn reply(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let form = match super::read_upload(&c, multipart, "photo").await {
+        Ok(form) => form,
+        Err(page) => return page,
+    };
+    let action = RequestAction::Reply {
+        text: form.text("text").to_owned(),
+    };
+    let version = form.text("version").trim().parse().ok();
+    let done = app
+        .act_with_photos(&p, &id, version, &action, &chosen_photo(&form))
+        .await;
+    after_change(&app, c, &p, &id, done).await
+}
+
+/// A photo added after filing, by the resident or by the office at work on it.
+pub async fn add_photo(
+    State(app): State<App>,
+    c: Chrome,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let form = match super::read_upload(&c, multipart, "photo").await {
+        Ok(form) => form,
+        Err(page) => return page,
+    };
+    let done = app.add_request_photos(&p, &id, &chosen_photo(&form)).await;
+    after_change(&app, c, &p, &id, done).await
 }
 
 pub async fn photo(
