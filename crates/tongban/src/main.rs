@@ -437,8 +437,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
         let _ = out.flush();
     }
-    let relay = tokio::spawn(relay_notifications(app.clone()));
-    let sweeper = tokio::spawn(sweep_deadlines(app.clone()));
+    let background = Background::start(app.clone())?;
     let router = tongban_web::router(app.clone());
     axum::serve(
         listener,
@@ -446,11 +445,47 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown)
     .await?;
-    // A relay pass cut short is safe: undelivered rows stay due for the next start.
-    relay.abort();
-    sweeper.abort();
+    background.stop();
     app.store.close().await;
     Ok(())
+}
+
+/// The relay and the sweeps, on a thread of their own: their database work runs on the
+/// thread that asks for it (SQLite in the process), and on the threads that serve pages a
+/// long sweep would hold up the requests queued behind it.
+struct Background {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Background {
+    fn start(app: App) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("background".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    // A relay pass cut short is safe: undelivered rows stay due for the next
+                    // start.
+                    tokio::select! {
+                        () = relay_notifications(app.clone()) => {}
+                        () = sweep_deadlines(app) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(Self { stop, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        if self.thread.join().is_err() {
+            tracing::error!("the background thread panicked");
+        }
+    }
 }
 
 /// Applies the rules that act on their own as time passes (an intake nobody answered counts
