@@ -528,7 +528,19 @@ impl crate::App {
             .request(&self.tenant, id)
             .await?
             .ok_or_else(|| AppError::hidden("request_not_found"))?;
-        self.suggest_for(&r, 3).await
+        self.routing_suggestions_for(p, &r).await
+    }
+
+    /// Routing suggestions for a request already read (dispatchers).
+    pub async fn routing_suggestions_for(
+        &self,
+        p: &Principal,
+        r: &RequestRecord,
+    ) -> Result<Vec<Suggestion>, AppError> {
+        if !p.actor.has(Role::Dispatcher) {
+            return Err(AppError::forbidden());
+        }
+        self.suggest_for(r, 3).await
     }
 
     /// Suggestions for text that is not a stored request (`tongban route-eval`).
@@ -548,9 +560,6 @@ impl crate::App {
         p: &Principal,
         id: &str,
     ) -> Result<Vec<(RequestRecord, f64)>, AppError> {
-        use tongban_domain::request::similar::{
-            DUPLICATE_WINDOW_DAYS, Sighting, likely_duplicates,
-        };
         if !p.actor.has(Role::Dispatcher) {
             return Err(AppError::forbidden());
         }
@@ -559,6 +568,21 @@ impl crate::App {
             .request(&self.tenant, id)
             .await?
             .ok_or_else(|| AppError::hidden("request_not_found"))?;
+        self.possible_duplicates_of(p, &r).await
+    }
+
+    /// Earlier requests that a request already read probably repeats (dispatchers).
+    pub async fn possible_duplicates_of(
+        &self,
+        p: &Principal,
+        r: &RequestRecord,
+    ) -> Result<Vec<(RequestRecord, f64)>, AppError> {
+        use tongban_domain::request::similar::{
+            DUPLICATE_WINDOW_DAYS, Sighting, likely_duplicates,
+        };
+        if !p.actor.has(Role::Dispatcher) {
+            return Err(AppError::forbidden());
+        }
         let Some(township) = r.township_code.clone() else {
             return Ok(Vec::new());
         };
@@ -588,7 +612,7 @@ impl crate::App {
             }
         }
         let sightings: Vec<Sighting<'_>> = earlier.iter().map(sighting).collect();
-        let found = likely_duplicates(&sighting(&r), &sightings);
+        let found = likely_duplicates(&sighting(r), &sightings);
         Ok(found
             .into_iter()
             .filter_map(|(id, score)| {

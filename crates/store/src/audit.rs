@@ -1,7 +1,7 @@
 //! The audit trail: appended inside the transaction of the change it records, read for
 //! browsing and for verifying the hash chain.
 
-use crate::db::{self, Row};
+use crate::db::{self, Row, Value};
 use tongban_domain::Tenant;
 use tongban_domain::audit::{AuditEntry, AuditRecord, GENESIS, chain_hash};
 
@@ -113,47 +113,36 @@ impl Store {
     ) -> Result<Vec<StoredAudit>, StoreError> {
         // Conditions are added one by one, so
         // the `$n` numbering is done here.
-        enum Bind {
-            Text(String),
-            Int(i64),
-        }
         let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant = $1");
-        let mut binds = vec![Bind::Text(tenant.as_str().to_owned())];
-        let mut push = |condition: &str, value: Bind| {
+        let mut binds = vec![Value::Text(tenant.as_str().to_owned())];
+        let mut push = |condition: &str, value: Value| {
             binds.push(value);
             sql.push_str(&format!(" AND {condition} ${}", binds.len()));
         };
         if let Some(a) = &filter.actor {
-            push("actor =", Bind::Text(a.clone()));
+            push("actor =", Value::Text(a.clone()));
         }
         if let Some(p) = &filter.action_prefix {
             push(
                 "action LIKE",
-                Bind::Text(format!("{}%", p.replace(['%', '_'], ""))),
+                Value::Text(format!("{}%", p.replace(['%', '_'], ""))),
             );
         }
         if let Some(o) = &filter.object {
-            push("object =", Bind::Text(o.clone()));
+            push("object =", Value::Text(o.clone()));
         }
         if let Some(v) = filter.since_ms {
-            push("at >=", Bind::Int(v));
+            push("at >=", Value::Int(v));
         }
         if let Some(v) = filter.until_ms {
-            push("at <", Bind::Int(v));
+            push("at <", Value::Int(v));
         }
         if let Some(v) = filter.before_seq {
-            push("seq <", Bind::Int(v));
+            push("seq <", Value::Int(v));
         }
-        binds.push(Bind::Int(limit.clamp(1, 500)));
+        binds.push(Value::Int(limit.clamp(1, 500)));
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len()));
-        let mut q = db::query(sql);
-        for b in binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = db::query(sql).bind_all(binds).fetch_all(&self.pool).await?;
         rows.iter().map(audit_from_row).collect()
     }
 

@@ -1,6 +1,6 @@
 //! Applications: cases, their timeline and materials, and the notification outbox.
 
-use crate::db::{self, Row};
+use crate::db::{self, Row, Value};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -331,10 +331,9 @@ impl Store {
              ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, created_at, id LIMIT {}",
             q.limit.clamp(1, 1000)
         );
-        let mut query = db::query(sql).bind(tenant.as_str());
-        for a in &args {
-            query = query.bind(a.as_str());
-        }
+        let query = db::query(sql)
+            .bind(tenant.as_str())
+            .bind_all(args.into_iter().map(Value::Text));
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(case_from_row).collect()
     }
@@ -343,10 +342,9 @@ impl Store {
     pub async fn count_cases(&self, tenant: &Tenant, q: &CaseQuery) -> Result<i64, StoreError> {
         let (filter, args) = case_filter(q);
         let sql = format!("SELECT COUNT(*) AS n FROM cases WHERE tenant = $1{filter}");
-        let mut query = db::query(sql).bind(tenant.as_str());
-        for a in &args {
-            query = query.bind(a.as_str());
-        }
+        let query = db::query(sql)
+            .bind(tenant.as_str())
+            .bind_all(args.into_iter().map(Value::Text));
         query.fetch_one(&self.pool).await?.try_get("n")
     }
 

@@ -235,6 +235,12 @@ impl Query {
         self
     }
 
+    /// Binds the values of a filter built at run time, in order.
+    pub(crate) fn bind_all(mut self, values: impl IntoIterator<Item = Value>) -> Self {
+        self.params.extend(values);
+        self
+    }
+
     pub(crate) async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<Done, StoreError> {
         match on.into() {
             On::Pool(Pool::Sqlite(lite)) => {

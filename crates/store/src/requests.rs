@@ -1,7 +1,7 @@
 //! Requests (诉求): the request row with its loop state and deadlines, its timeline and photos;
 //! the dispatch history and keyword rules routing learns from; Open311 API keys.
 
-use crate::db::{self, Row};
+use crate::db::{self, Row, Value};
 use tongban_domain::Tenant;
 
 use crate::{Store, StoreError, Tx};
@@ -177,25 +177,20 @@ pub struct RequestQuery {
     pub offset: i64,
 }
 
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
 /// Binds `a` as the next argument (after the tenant, `$1`); returns its placeholder.
-fn push(args: &mut Vec<Arg>, a: Arg) -> String {
+fn push(args: &mut Vec<Value>, a: Value) -> String {
     args.push(a);
     format!("${}", args.len() + 1)
 }
 
-fn request_filter(q: &RequestQuery) -> (String, Vec<Arg>) {
+fn request_filter(q: &RequestQuery) -> (String, Vec<Value>) {
     let mut sql = String::new();
-    let mut args: Vec<Arg> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
     for (column, values) in [("stage", &q.stages), ("unit_code", &q.units)] {
         if !values.is_empty() {
             let ps: Vec<String> = values
                 .iter()
-                .map(|v| push(&mut args, Arg::Text(v.clone())))
+                .map(|v| push(&mut args, Value::Text(v.clone())))
                 .collect();
             sql.push_str(&format!(" AND {column} IN ({})", ps.join(", ")));
         }
@@ -206,7 +201,7 @@ fn request_filter(q: &RequestQuery) -> (String, Vec<Arg>) {
         ("category", &q.category),
     ] {
         if let Some(v) = value {
-            let p = push(&mut args, Arg::Text(v.clone()));
+            let p = push(&mut args, Value::Text(v.clone()));
             sql.push_str(&format!(" AND {column} = {p}"));
         }
     }
@@ -218,7 +213,7 @@ fn request_filter(q: &RequestQuery) -> (String, Vec<Arg>) {
         ("resolve_by <", q.overdue_at),
     ] {
         if let Some(v) = value {
-            let p = push(&mut args, Arg::Int(v));
+            let p = push(&mut args, Value::Int(v));
             sql.push_str(&format!(" AND {condition} {p}"));
         }
     }
@@ -230,8 +225,8 @@ fn request_filter(q: &RequestQuery) -> (String, Vec<Arg>) {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let a = push(&mut args, Arg::Text(pattern.clone()));
-        let b = push(&mut args, Arg::Text(pattern));
+        let a = push(&mut args, Value::Text(pattern.clone()));
+        let b = push(&mut args, Value::Text(pattern));
         sql.push_str(&format!(
             " AND (text LIKE {a} ESCAPE '\\' OR COALESCE(reply_text, '') LIKE {b} ESCAPE '\\')"
         ));
@@ -380,13 +375,7 @@ impl Store {
             q.limit.clamp(1, 1000),
             q.offset.max(0)
         );
-        let mut query = db::query(sql).bind(tenant.as_str());
-        for a in args {
-            query = match a {
-                Arg::Text(t) => query.bind(t),
-                Arg::Int(i) => query.bind(i),
-            };
-        }
+        let query = db::query(sql).bind(tenant.as_str()).bind_all(args);
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(request_from_row).collect()
     }
@@ -398,13 +387,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let (filter, args) = request_filter(q);
         let sql = format!("SELECT COUNT(*) AS n FROM requests WHERE tenant = $1{filter}");
-        let mut query = db::query(sql).bind(tenant.as_str());
-        for a in args {
-            query = match a {
-                Arg::Text(t) => query.bind(t),
-                Arg::Int(i) => query.bind(i),
-            };
-        }
+        let query = db::query(sql).bind(tenant.as_str()).bind_all(args);
         query.fetch_one(&self.pool).await?.try_get("n")
     }
 

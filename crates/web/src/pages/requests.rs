@@ -509,7 +509,8 @@ async fn request_page(
         })
         .collect();
     let (reply_photos, photos): (Vec<_>, Vec<_>) = app
-        .request_photos(p, &r.id)
+        .store
+        .request_photos(&app.tenant, &r.id)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -521,7 +522,7 @@ async fn request_page(
     );
     let can = possible(p, &r, &state);
     let suggestions = if can.contains(&"dispatch") {
-        app.routing_suggestions(p, &r.id)
+        app.routing_suggestions_for(p, &r)
             .await
             .unwrap_or_default()
             .into_iter()
@@ -559,7 +560,7 @@ async fn request_page(
         Vec::new()
     };
     let duplicates = if can.contains(&"merge") {
-        app.possible_duplicates(p, &r.id)
+        app.possible_duplicates_of(p, &r)
             .await
             .unwrap_or_default()
             .into_iter()
