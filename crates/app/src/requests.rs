@@ -520,15 +520,19 @@ impl crate::App {
         p: &Principal,
         id: &str,
     ) -> Result<Vec<Suggestion>, AppError> {
+        let r = self.dispatcher_request(p, id).await?;
+        self.routing_suggestions_for(p, &r).await
+    }
+
+    /// A request read for the dispatch centre, which may see any; others are refused.
+    async fn dispatcher_request(&self, p: &Principal, id: &str) -> Result<RequestRecord, AppError> {
         if !p.actor.has(Role::Dispatcher) {
             return Err(AppError::forbidden());
         }
-        let r = self
-            .store
+        self.store
             .request(&self.tenant, id)
             .await?
-            .ok_or_else(|| AppError::hidden("request_not_found"))?;
-        self.routing_suggestions_for(p, &r).await
+            .ok_or_else(|| AppError::hidden("request_not_found"))
     }
 
     /// Routing suggestions for a request already read (dispatchers).
@@ -560,14 +564,7 @@ impl crate::App {
         p: &Principal,
         id: &str,
     ) -> Result<Vec<(RequestRecord, f64)>, AppError> {
-        if !p.actor.has(Role::Dispatcher) {
-            return Err(AppError::forbidden());
-        }
-        let r = self
-            .store
-            .request(&self.tenant, id)
-            .await?
-            .ok_or_else(|| AppError::hidden("request_not_found"))?;
+        let r = self.dispatcher_request(p, id).await?;
         self.possible_duplicates_of(p, &r).await
     }
 

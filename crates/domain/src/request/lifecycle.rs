@@ -153,7 +153,47 @@ pub enum RequestAction {
     Merge { into: String },
 }
 
+/// The fields an action may carry, as a form or an API body gives them beside its name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionFields {
+    pub unit: String,
+    pub reason: String,
+    pub note: String,
+    pub text: String,
+    pub days: u32,
+    pub score: u8,
+    pub comment: String,
+    pub into: String,
+}
+
 impl RequestAction {
+    /// The action called `name`, taking from `f` what it carries; `None` for an unknown name.
+    pub fn from_fields(name: &str, f: ActionFields) -> Option<Self> {
+        Some(match name {
+            "dispatch" => Self::Dispatch { unit: f.unit },
+            "return" => Self::Return { reason: f.reason },
+            "sign" => Self::Sign,
+            "contact" => Self::Contact { note: f.note },
+            "ask_extension" => Self::AskExtension {
+                days: f.days,
+                reason: f.reason,
+            },
+            "grant_extension" => Self::GrantExtension,
+            "refuse_extension" => Self::RefuseExtension { reason: f.reason },
+            "reply" => Self::Reply { text: f.text },
+            "close" => Self::Close,
+            "send_back" => Self::SendBack { reason: f.reason },
+            "rate" => Self::Rate {
+                score: f.score,
+                comment: f.comment,
+            },
+            "reopen" => Self::Reopen { reason: f.reason },
+            "urge" => Self::Urge { note: f.note },
+            "merge" => Self::Merge { into: f.into },
+            _ => return None,
+        })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::Dispatch { .. } => "dispatch",
@@ -873,5 +913,45 @@ mod tests {
         s.stage = RequestStage::Closed;
         assert!(photo_part(&s, Party::Requester("u1")).is_err());
         assert!(photo_part(&s, Party::Unit("GAJ")).is_err());
+    }
+
+    #[test]
+    fn every_action_is_found_again_by_its_name() {
+        let names = [
+            "dispatch",
+            "return",
+            "sign",
+            "contact",
+            "ask_extension",
+            "grant_extension",
+            "refuse_extension",
+            "reply",
+            "close",
+            "send_back",
+            "rate",
+            "reopen",
+            "urge",
+            "merge",
+        ];
+        for name in names {
+            let action = RequestAction::from_fields(name, ActionFields::default());
+            assert_eq!(action.map(|a| a.name()), Some(name));
+        }
+        assert_eq!(
+            RequestAction::from_fields("teleport", ActionFields::default()),
+            None
+        );
+        let rate = ActionFields {
+            score: 4,
+            comment: "好".into(),
+            ..ActionFields::default()
+        };
+        assert_eq!(
+            RequestAction::from_fields("rate", rate),
+            Some(RequestAction::Rate {
+                score: 4,
+                comment: "好".into()
+            })
+        );
     }
 }

@@ -356,14 +356,13 @@ impl LiteTx {
             w.abandon_group(&e.to_string());
             return Err(e.into());
         }
-        let (done, outcome) = oneshot::channel();
+        let (done, mut outcome) = oneshot::channel();
         w.waiting.push(done);
         if lite.queued.load(Ordering::SeqCst) == 0 || w.waiting.len() >= MAX_GROUP {
             commit_elsewhere(w);
         } else {
             drop(w);
         }
-        let mut outcome = outcome;
         loop {
             match tokio::time::timeout(GROUP_PATIENCE, &mut outcome).await {
                 Ok(Ok(result)) => return result.map_err(StoreError::Database),

@@ -11,7 +11,7 @@ use tongban_app::{App, RequestRecord};
 use tongban_domain::Role;
 use tongban_domain::access::Scope;
 use tongban_domain::reference::CaseRef;
-use tongban_domain::request::lifecycle::RequestAction;
+use tongban_domain::request::lifecycle::{ActionFields, RequestAction};
 use utoipa::ToSchema;
 
 use super::account::{err, principal};
@@ -305,33 +305,21 @@ pub async fn act(
     Json(b): Json<RequestActionBody>,
 ) -> Result<Json<RequestBody>, ApiError> {
     let p = principal(&headers, &v, Scope::RequestsWrite)?;
-    let action = match b.action.as_str() {
-        "dispatch" => RequestAction::Dispatch { unit: b.unit },
-        "return" => RequestAction::Return { reason: b.reason },
-        "sign" => RequestAction::Sign,
-        "contact" => RequestAction::Contact { note: b.note },
-        "ask_extension" => RequestAction::AskExtension {
-            days: b.days,
-            reason: b.reason,
-        },
-        "grant_extension" => RequestAction::GrantExtension,
-        "refuse_extension" => RequestAction::RefuseExtension { reason: b.reason },
-        "reply" => RequestAction::Reply { text: b.text },
-        "close" => RequestAction::Close,
-        "send_back" => RequestAction::SendBack { reason: b.reason },
-        "rate" => RequestAction::Rate {
-            score: b.score,
-            comment: b.comment,
-        },
-        "reopen" => RequestAction::Reopen { reason: b.reason },
-        "urge" => RequestAction::Urge { note: b.note },
-        "merge" => RequestAction::Merge { into: b.into },
-        _ => {
-            return Err(err(
-                &headers,
-                tongban_app::AppError::rejected("request_action_unknown", "action"),
-            ));
-        }
+    let fields = ActionFields {
+        unit: b.unit,
+        reason: b.reason,
+        note: b.note,
+        text: b.text,
+        days: b.days,
+        score: b.score,
+        comment: b.comment,
+        into: b.into,
+    };
+    let Some(action) = RequestAction::from_fields(&b.action, fields) else {
+        return Err(err(
+            &headers,
+            tongban_app::AppError::rejected("request_action_unknown", "action"),
+        ));
     };
     let r = app
         .act_on_request(&p, &id, b.version, &action)

@@ -15,7 +15,7 @@ use tongban_domain::Role;
 use tongban_domain::reference::CaseRef;
 use tongban_domain::request::RequestKind;
 use tongban_domain::request::lifecycle::{
-    Extension, Party, PhotoPart, RequestAction, RequestState, photo_part,
+    ActionFields, Extension, Party, PhotoPart, RequestAction, RequestState, photo_part,
 };
 
 use super::account::{SignedIn, StaffSignedIn};
@@ -660,47 +660,17 @@ pub struct ActForm {
 }
 
 fn action_of(f: &ActForm) -> Option<RequestAction> {
-    Some(match f.action.as_str() {
-        "dispatch" => RequestAction::Dispatch {
-            unit: f.unit.clone(),
-        },
-        "return" => RequestAction::Return {
-            reason: f.reason.clone(),
-        },
-        "sign" => RequestAction::Sign,
-        "contact" => RequestAction::Contact {
-            note: f.note.clone(),
-        },
-        "ask_extension" => RequestAction::AskExtension {
-            days: f.days.trim().parse().unwrap_or(0),
-            reason: f.reason.clone(),
-        },
-        "grant_extension" => RequestAction::GrantExtension,
-        "refuse_extension" => RequestAction::RefuseExtension {
-            reason: f.reason.clone(),
-        },
-        "reply" => RequestAction::Reply {
-            text: f.text.clone(),
-        },
-        "close" => RequestAction::Close,
-        "send_back" => RequestAction::SendBack {
-            reason: f.reason.clone(),
-        },
-        "rate" => RequestAction::Rate {
-            score: f.score.trim().parse().unwrap_or(0),
-            comment: f.comment.clone(),
-        },
-        "reopen" => RequestAction::Reopen {
-            reason: f.reason.clone(),
-        },
-        "urge" => RequestAction::Urge {
-            note: f.note.clone(),
-        },
-        "merge" => RequestAction::Merge {
-            into: f.into.clone(),
-        },
-        _ => return None,
-    })
+    let fields = ActionFields {
+        unit: f.unit.clone(),
+        reason: f.reason.clone(),
+        note: f.note.clone(),
+        text: f.text.clone(),
+        days: f.days.trim().parse().unwrap_or(0),
+        score: f.score.trim().parse().unwrap_or(0),
+        comment: f.comment.clone(),
+        into: f.into.clone(),
+    };
+    RequestAction::from_fields(&f.action, fields)
 }
 
 pub async fn act(
