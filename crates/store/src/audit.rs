@@ -58,18 +58,25 @@ impl Store {
         entry: &AuditEntry,
     ) -> Result<i64, StoreError> {
         let t = tenant.as_str();
-        db::query(
-            "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant) DO NOTHING",
-        )
-        .bind(t)
-        .bind(GENESIS)
-        .execute(tx.conn())
-        .await?;
-        let head =
+        let next = || {
             db::query("UPDATE audit_heads SET seq = seq + 1 WHERE tenant = $1 RETURNING seq, hash")
                 .bind(t)
-                .fetch_one(tx.conn())
+        };
+        // The head row exists from the tenant's first entry on; only that entry creates it.
+        let head = match next().fetch_optional(tx.conn()).await? {
+            Some(head) => head,
+            None => {
+                db::query(
+                    "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) \
+                     ON CONFLICT (tenant) DO NOTHING",
+                )
+                .bind(t)
+                .bind(GENESIS)
+                .execute(tx.conn())
                 .await?;
+                next().fetch_one(tx.conn()).await?
+            }
+        };
         let seq: i64 = head.try_get("seq")?;
         let prev: String = head.try_get("hash")?;
         let hash = chain_hash(

@@ -8,7 +8,7 @@
 //! fails rolls back to its savepoint and takes nothing of the others with it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -27,6 +27,15 @@ const MAX_IDLE_READERS: usize = 8;
 /// that was to follow it have given up its turn.
 const GROUP_PATIENCE: Duration = Duration::from_millis(2);
 const STATEMENT_CACHE: usize = 256;
+/// How often the log is copied back into the database, at most.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+/// Log frames (pages) past which the writer finishes a copy itself, so that the log can
+/// start afresh: about 16 MB.
+const CATCH_UP_FRAMES: i64 = 4096;
+/// How long the writer waits for readers to leave the log it restarts.
+const RESTART_PATIENCE: Duration = Duration::from_millis(20);
+/// How long a connection waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) struct Lite {
     path: PathBuf,
@@ -57,6 +66,8 @@ struct Writer {
 /// A committed group on its way to disk.
 struct Group {
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
+    /// The group's place among commits; see [`WalFile::sync_through`].
+    seq: u64,
     result: Result<(), String>,
     wal: Arc<WalFile>,
 }
@@ -64,22 +75,51 @@ struct Group {
 impl Group {
     /// Waits until the log holding the group is on disk, then answers its use cases.
     fn settle(self) {
-        let result = self.result.and_then(|()| self.wal.sync());
+        let result = self.result.and_then(|()| self.wal.sync_through(self.seq));
         for w in self.waiting {
             let _ = w.send(result.clone());
         }
+        self.wal.checkpoint();
     }
 }
 
 /// The write-ahead log, synced by us rather than by SQLite (see [`Lite::open`]).
 struct WalFile {
     path: PathBuf,
+    /// The log file, opened on first need; its lock also makes syncs take turns.
     file: StdMutex<Option<std::fs::File>>,
+    /// Groups committed (written to the log, not yet necessarily on disk), counted in order.
+    committed: AtomicU64,
+    /// Groups known to be on disk.
+    synced: AtomicU64,
+    /// The connection that copies the log back into the database, and when it last did.
+    checkpointer: StdMutex<Checkpointer>,
+    /// Set when the log has grown long without ever being copied back whole: the writer then
+    /// finishes the copy in its turn (see [`end_group`]).
+    catch_up: AtomicBool,
+}
+
+struct Checkpointer {
+    db: PathBuf,
+    conn: Option<Connection>,
+    last: std::time::Instant,
 }
 
 impl WalFile {
-    fn sync(&self) -> Result<(), String> {
+    /// Counts a group just committed and returns its place.
+    fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Makes sure the log is on disk up to group `seq`. One sync covers every group committed
+    /// before it starts, so groups that committed while another sync ran share the next one
+    /// instead of queueing a sync each: the disk, not the commit, sets the pace.
+    fn sync_through(&self, seq: u64) -> Result<(), String> {
         let mut file = self.file.lock().map_err(|e| e.to_string())?;
+        if self.synced.load(Ordering::SeqCst) >= seq {
+            return Ok(());
+        }
+        let target = self.committed.load(Ordering::SeqCst);
         if file.is_none() {
             match std::fs::File::open(&self.path) {
                 Ok(f) => *file = Some(f),
@@ -88,10 +128,45 @@ impl WalFile {
                 Err(e) => return Err(format!("opening the log: {e}")),
             }
         }
-        match file.as_ref() {
-            Some(f) => f.sync_all().map_err(|e| format!("syncing the log: {e}")),
-            None => Ok(()),
+        if let Some(f) = file.as_ref() {
+            f.sync_all().map_err(|e| format!("syncing the log: {e}"))?;
         }
+        self.synced.fetch_max(target, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Copies the log back into the database now and then, off the writer's turn: SQLite
+    /// would otherwise do it inside a commit, and every writer queued behind that commit would
+    /// wait for the copy and its two syncs. Passive: it takes no lock from readers or the
+    /// writer, and copies what no reader still needs. Skipped while another thread is at it.
+    ///
+    /// The log starts afresh only when a writer begins with all of it copied, which never
+    /// happens while writers keep appending; when the log has grown long, the writer is asked
+    /// to restart it in its own turn.
+    fn checkpoint(&self) {
+        let Ok(mut c) = self.checkpointer.try_lock() else {
+            return;
+        };
+        if c.last.elapsed() < CHECKPOINT_EVERY {
+            return;
+        }
+        c.last = std::time::Instant::now();
+        if c.conn.is_none() {
+            c.conn = open(&c.db, false).ok();
+        }
+        let Some(conn) = &c.conn else { return };
+        // A failed checkpoint loses nothing: the log keeps the changes and the next one tries
+        // again.
+        if let Ok((log, _)) = passive_checkpoint(conn)
+            && log >= CATCH_UP_FRAMES
+        {
+            self.catch_up.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Syncs whatever has been written to the log so far.
+    fn sync(&self) -> Result<(), String> {
+        self.sync_through(self.committed())
     }
 }
 
@@ -110,6 +185,7 @@ impl Writer {
         self.commits += 1;
         Some(Group {
             waiting: std::mem::take(&mut self.waiting),
+            seq: self.wal.committed(),
             result,
             wal: Arc::clone(&self.wal),
         })
@@ -136,6 +212,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Connect(path.display().to_string(), e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // FULL: a commit is on disk before it is acknowledged, so an acknowledged submission
     // survives a power cut, not only a crash of the process (the writer syncs by itself
     // instead; see `Lite::open`). Temporary storage in memory keeps the savepoints' undo
@@ -143,7 +220,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     // tried: it doubled the worklist's p99 at a million cases.)
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA foreign_keys = ON; \
          PRAGMA temp_store = MEMORY;",
     )?;
     if read_only {
@@ -159,12 +236,20 @@ impl Lite {
         // start while this one is synced; no use case is answered before its group's log is
         // on disk (Group::settle), so an acknowledged change still survives a power cut. A
         // checkpoint still syncs the log before it copies from it.
-        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")?;
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
         let wal = Arc::new(WalFile {
             path: PathBuf::from(wal),
             file: StdMutex::new(None),
+            committed: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            checkpointer: StdMutex::new(Checkpointer {
+                db: path.clone(),
+                conn: None,
+                last: std::time::Instant::now(),
+            }),
+            catch_up: AtomicBool::new(false),
         });
         Ok(Self {
             readers: StdMutex::new(vec![open(&path, true)?]),
@@ -359,7 +444,7 @@ impl LiteTx {
         let (done, mut outcome) = oneshot::channel();
         w.waiting.push(done);
         if lite.queued.load(Ordering::SeqCst) == 0 || w.waiting.len() >= MAX_GROUP {
-            commit_elsewhere(w);
+            end_group(w);
         } else {
             drop(w);
         }
@@ -375,7 +460,7 @@ impl LiteTx {
                 // group; commit it here.
                 Err(_) => {
                     if let Ok(w) = Arc::clone(&lite.writer).try_lock_owned() {
-                        commit_elsewhere(w);
+                        end_group(w);
                     }
                 }
             }
@@ -383,17 +468,54 @@ impl LiteTx {
     }
 }
 
-/// Commits the group on a thread for blocking work, and passes the turn on from there: the
-/// fsync would otherwise stall one of the few threads that serve requests, while the writers
-/// queued behind it gather into the next group anyway.
-fn commit_elsewhere(mut w: OwnedMutexGuard<Writer>) {
-    tokio::task::spawn_blocking(move || {
-        let group = w.commit_group();
+/// Commits the group and passes the turn on at once; the log is synced, and the group's use
+/// cases answered, on a thread for blocking work. The commit itself only writes to the log
+/// (checkpoints are not left to it; see [`WalFile::checkpoint`]), so it is quick, and doing it
+/// here hands the turn straight to the next writer on this thread. When the log is to be
+/// caught up, the turn goes with the group to that thread and is passed on after the copy.
+fn end_group(mut w: OwnedMutexGuard<Writer>) {
+    let group = w.commit_group();
+    let catch_up = w.wal.catch_up.swap(false, Ordering::SeqCst);
+    let turn = if catch_up {
+        Some(w)
+    } else {
         drop(w);
+        None
+    };
+    if group.is_none() && turn.is_none() {
+        return;
+    }
+    let finish = move || {
+        if let Some(w) = turn {
+            // No writer appends meanwhile, so the copy reaches the end of the log, and once
+            // the readers still on an older part of it are done (they are quick; the wait is
+            // short and a failure only means another try later), the next writer starts it
+            // afresh.
+            let _ = w.conn.busy_timeout(RESTART_PATIENCE);
+            let _ = w
+                .conn
+                .query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            let _ = w.conn.busy_timeout(BUSY_TIMEOUT);
+            drop(w);
+        }
         if let Some(g) = group {
             g.settle();
         }
-    });
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn_blocking(finish);
+        }
+        Err(_) => finish(),
+    }
+}
+
+/// Copies what it can of the log into the database without waiting for anyone; returns the
+/// log's length and how much of it is now copied, in frames.
+fn passive_checkpoint(conn: &Connection) -> Result<(i64, i64), rusqlite::Error> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
 }
 
 impl Drop for LiteTx {
@@ -411,10 +533,8 @@ impl Drop for LiteTx {
                 w.abandon_group("the transaction was rolled back by the database");
             }
         }
-        if self.lite.queued.load(Ordering::SeqCst) == 0
-            && let Some(g) = w.commit_group()
-        {
-            g.settle();
+        if self.lite.queued.load(Ordering::SeqCst) == 0 {
+            end_group(w);
         }
     }
 }
