@@ -1,11 +1,13 @@
-//! The notification relay: delivers what changes wrote to the outbox. In-app messages are
-//! delivered in the same transaction that marks the row done, and take the row's id, so they
-//! arrive exactly once however often the relay runs or crashes. Text messages are sent, then
-//! marked: a crash between the two sends one again, which is why the relay marks as soon as
-//! the gateway answers, and sends the row's id as the gateway's idempotency key so that the
-//! resend is recognised. Webhooks are delivered the same way, signed. Failures are retried with growing waits, then kept as dead letters for
-//! administrators.
+//! The notification relay: delivers what changes wrote to the outbox, a batch at a time.
+//! Text messages, e-mails and webhooks of a batch are sent a few at once; then one
+//! transaction records the whole batch: in-app messages are written there, keyed by their
+//! outbox row, and every delivered row is marked done. So in-app messages arrive exactly once
+//! however often the relay runs or crashes. A crash between sending and recording sends a
+//! message again, which is why each carries its row's id as the gateway's idempotency key,
+//! so that the resend is recognised. Failures are retried with growing waits, then kept as
+//! dead letters for administrators.
 
+use futures_util::{StreamExt, stream};
 use tongban_domain::PhoneNumber;
 use tongban_store::{InboxMessage, OutboxRecord};
 
@@ -15,6 +17,9 @@ use crate::AppError;
 pub const MAX_ATTEMPTS: i64 = 8;
 const FIRST_RETRY_MS: i64 = 30_000;
 const LONGEST_RETRY_MS: i64 = 3_600_000;
+/// Notifications of a batch sent at once: enough to keep a gateway that answers in tens of
+/// milliseconds busy, few enough not to flood it.
+const SENDS_AT_ONCE: usize = 8;
 
 /// The wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.
 pub fn retry_delay_ms(attempts: i64) -> i64 {
@@ -71,12 +76,42 @@ impl crate::App {
     /// at once: a row is marked delivered only once, and in-app messages are keyed by the
     /// row's id.
     pub async fn relay_outbox(&self, limit: i64) -> Result<RelayReport, AppError> {
+        let due = self.store.due_outbox(self.now_ms(), limit).await?;
+        let outcomes: Vec<Result<(), String>> = stream::iter(&due)
+            .map(|m| self.send(m))
+            .buffered(SENDS_AT_ONCE)
+            .collect()
+            .await;
+        let now = self.now_ms();
         let mut report = RelayReport::default();
-        for m in self.store.due_outbox(self.now_ms(), limit).await? {
-            match self.deliver(&m).await {
-                Ok(()) => report.delivered += 1,
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let mut tx = self.store.begin().await?;
+        for (m, outcome) in due.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    if m.channel == "inbox" {
+                        let message = InboxMessage {
+                            id: m.id.clone(),
+                            user_id: m.recipient.clone(),
+                            event: m.event.clone(),
+                            case_id: m.case_id.clone(),
+                            request_id: m.request_id.clone(),
+                            payload: m.payload.clone(),
+                            created_at: m.created_at,
+                            read_at: None,
+                        };
+                        self.store
+                            .insert_inbox(&mut tx, &m.tenant, &message)
+                            .await?;
+                    }
+                    self.store
+                        .mark_outbox_delivered(&mut tx, &m.tenant, &m.id, now)
+                        .await?;
+                    report.delivered += 1;
+                }
                 Err(reason) => {
-                    let now = self.now_ms();
                     let retry =
                         (m.attempts + 1 < MAX_ATTEMPTS).then(|| now + retry_delay_ms(m.attempts));
                     if retry.is_some() {
@@ -86,56 +121,20 @@ impl crate::App {
                         tracing::warn!(id = %m.id, event = %m.event, channel = %m.channel, %reason, "notification given up");
                     }
                     self.store
-                        .mark_outbox_failed(&m.tenant, &m.id, &reason, now, retry)
+                        .mark_outbox_failed(&mut tx, &m.tenant, &m.id, &reason, now, retry)
                         .await?;
                 }
             }
         }
+        tx.commit().await?;
         Ok(report)
     }
 
-    async fn mark_delivered(&self, m: &OutboxRecord, now: i64) -> Result<(), String> {
-        let result: Result<(), AppError> = async {
-            let mut tx = self.store.begin().await?;
-            self.store
-                .mark_outbox_delivered(&mut tx, &m.tenant, &m.id, now)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        .await;
-        result.map_err(|e| e.to_string())
-    }
-
-    /// One delivery; `Err` carries why it failed, for the retry record.
-    async fn deliver(&self, m: &OutboxRecord) -> Result<(), String> {
-        let now = self.now_ms();
+    /// Sends one notification out of the house (an in-app message needs no sending); `Err`
+    /// carries why it failed, for the retry record.
+    async fn send(&self, m: &OutboxRecord) -> Result<(), String> {
         match m.channel.as_str() {
-            "inbox" => {
-                let result: Result<(), AppError> = async {
-                    let mut tx = self.store.begin().await?;
-                    let message = InboxMessage {
-                        id: m.id.clone(),
-                        user_id: m.recipient.clone(),
-                        event: m.event.clone(),
-                        case_id: m.case_id.clone(),
-                        request_id: m.request_id.clone(),
-                        payload: m.payload.clone(),
-                        created_at: m.created_at,
-                        read_at: None,
-                    };
-                    self.store
-                        .insert_inbox(&mut tx, &m.tenant, &message)
-                        .await?;
-                    self.store
-                        .mark_outbox_delivered(&mut tx, &m.tenant, &m.id, now)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-                .await;
-                result.map_err(|e| e.to_string())
-            }
+            "inbox" => Ok(()),
             "sms" => {
                 let payload: serde_json::Value =
                     serde_json::from_str(&m.payload).unwrap_or_default();
@@ -147,8 +146,7 @@ impl crate::App {
                     .sms
                     .send_once(&phone, &text, &m.id)
                     .await
-                    .map_err(|e| e.to_string())?;
-                self.mark_delivered(m, now).await
+                    .map_err(|e| e.to_string())
             }
             "email" => {
                 let mailer = self
@@ -159,8 +157,7 @@ impl crate::App {
                     serde_json::from_str(&m.payload).unwrap_or_default();
                 let (subject, body) = crate::email::email_text(&m.event, &payload)
                     .ok_or_else(|| format!("no e-mail for event `{}`", m.event))?;
-                mailer.send(&m.recipient, &subject, &body, &m.id).await?;
-                self.mark_delivered(m, now).await
+                mailer.send(&m.recipient, &subject, &body, &m.id).await
             }
             "webhook" => {
                 let hook = self
@@ -176,8 +173,7 @@ impl crate::App {
                     "case": serde_json::from_str::<serde_json::Value>(&m.payload).unwrap_or_default(),
                 }))
                 .map_err(|e| e.to_string())?;
-                hook.deliver(&m.id, &m.event, body).await?;
-                self.mark_delivered(m, now).await
+                hook.deliver(&m.id, &m.event, body).await
             }
             other => Err(format!("no `{other}` channel is configured")),
         }

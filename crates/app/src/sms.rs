@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hyper::Uri;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use tongban_domain::PhoneNumber;
 
@@ -81,8 +80,7 @@ impl SmsGateway for DevSink {
 /// relay that holds the TLS connection to the operator.
 #[derive(Debug, Clone)]
 pub struct HttpGateway {
-    uri: Uri,
-    authority: String,
+    endpoint: crate::http_post::Endpoint,
     token: String,
 }
 
@@ -90,11 +88,10 @@ const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HttpGateway {
     pub fn new(url: &str, token: &str) -> Result<Self, SmsError> {
-        let (uri, authority) = crate::http_post::parse_http_url(url)
+        let endpoint = crate::http_post::Endpoint::parse(url)
             .ok_or_else(|| SmsError::BadUrl(url.to_owned()))?;
         Ok(Self {
-            uri,
-            authority,
+            endpoint,
             token: token.to_owned(),
         })
     }
@@ -107,7 +104,7 @@ impl HttpGateway {
         if let Some(key) = key {
             headers.push(("idempotency-key", key.to_owned()));
         }
-        match crate::http_post::post(&self.uri, &self.authority, &headers, body).await {
+        match self.endpoint.post(&headers, body).await {
             Ok(status) if (200..300).contains(&status) => Ok(()),
             Ok(status) => Err(SmsError::Refused(status)),
             Err(e) => Err(SmsError::Unreachable(e)),

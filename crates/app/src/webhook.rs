@@ -4,7 +4,6 @@
 //! outbox row's id as its idempotency key, and is retried with growing waits until answered.
 
 use hmac::{KeyInit, Mac};
-use hyper::Uri;
 use sha2::Sha256;
 
 /// The shortest shared secret accepted: a signature is only as strong as its key.
@@ -21,8 +20,7 @@ pub enum WebhookError {
 /// An integration endpoint with its shared secret.
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    uri: Uri,
-    authority: String,
+    endpoint: crate::http_post::Endpoint,
     secret: String,
 }
 
@@ -39,14 +37,13 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 impl Webhook {
     pub fn new(url: &str, secret: &str) -> Result<Self, WebhookError> {
-        let (uri, authority) = crate::http_post::parse_http_url(url)
+        let endpoint = crate::http_post::Endpoint::parse(url)
             .ok_or_else(|| WebhookError::BadUrl(url.to_owned()))?;
         if secret.chars().count() < MIN_SECRET_CHARS {
             return Err(WebhookError::WeakSecret);
         }
         Ok(Self {
-            uri,
-            authority,
+            endpoint,
             secret: secret.to_owned(),
         })
     }
@@ -61,7 +58,7 @@ impl Webhook {
         ];
         let answer = tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            crate::http_post::post(&self.uri, &self.authority, &headers, body),
+            self.endpoint.post(&headers, body),
         )
         .await
         .map_err(|_| "no answer within 10 s".to_owned())?;

@@ -472,6 +472,7 @@ impl Store {
     /// Records a failed attempt: retry at `retry_at_ms`, or give up (`None`: a dead letter).
     pub async fn mark_outbox_failed(
         &self,
+        tx: &mut Tx,
         tenant: &str,
         id: &str,
         error: &str,
@@ -489,7 +490,7 @@ impl Store {
         .bind(error)
         .bind(now_ms)
         .bind(retry_at_ms)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await?;
         Ok(())
     }
