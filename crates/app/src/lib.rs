@@ -64,9 +64,21 @@ pub enum IndexLocation {
     Dir(PathBuf),
 }
 
-/// The services every use case needs, shared by all requests.
+/// The services every use case needs, shared by all requests. Cloned for every request that
+/// comes in, so it is one shared pointer to its [`Parts`].
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<Parts>);
+
+impl std::ops::Deref for App {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Parts {
     pub store: Store,
     pub search: Arc<SearchIndex>,
     pub tenant: Tenant,
@@ -103,7 +115,7 @@ impl App {
         tenant: Tenant,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self {
+        Self(Arc::new(Parts {
             store,
             search,
             tenant,
@@ -116,42 +128,47 @@ impl App {
             routers: Arc::default(),
             catalog: Arc::default(),
             lookups: Arc::default(),
-        }
+        }))
+    }
+
+    /// The parts to set up; only while the app is being built, before it is shared.
+    fn parts(&mut self) -> &mut Parts {
+        Arc::make_mut(&mut self.0)
     }
 
     /// The deployment's keys, SMS gateway and sign-in policy (default: throwaway keys, the
     /// development SMS sink, the default policy).
     #[must_use]
     pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = Arc::new(identity);
+        self.parts().identity = Arc::new(identity);
         self
     }
 
     /// The store for uploaded files (default: in memory, for tests and tools).
     #[must_use]
     pub fn with_blobs(mut self, blobs: Arc<dyn object_store::ObjectStore>) -> Self {
-        self.blobs = blobs;
+        self.parts().blobs = blobs;
         self
     }
 
     /// Posts every change to a case to an integration endpoint (default: none).
     #[must_use]
     pub fn with_webhook(mut self, webhook: webhook::Webhook) -> Self {
-        self.webhook = Some(Arc::new(webhook));
+        self.parts().webhook = Some(Arc::new(webhook));
         self
     }
 
     /// Sends notifications by e-mail too, to residents who gave an address (default: no).
     #[must_use]
     pub fn with_mailer(mut self, mailer: email::Mailer) -> Self {
-        self.mailer = Some(Arc::new(mailer));
+        self.parts().mailer = Some(Arc::new(mailer));
         self
     }
 
     /// The county's limits, office hours and auto-dispatch threshold for requests.
     #[must_use]
     pub fn with_request_policy(mut self, policy: requests::RequestPolicy) -> Self {
-        self.request_policy = Arc::new(policy);
+        self.parts().request_policy = Arc::new(policy);
         self
     }
 
@@ -159,7 +176,7 @@ impl App {
     /// (default [`VERSION_CHECK_INTERVAL`]). Starts with an empty snapshot.
     #[must_use]
     pub fn with_catalog_check_interval(mut self, interval: std::time::Duration) -> Self {
-        self.catalog = Arc::new(CatalogCache::with_interval(interval));
+        self.parts().catalog = Arc::new(CatalogCache::with_interval(interval));
         self
     }
 

@@ -17,6 +17,11 @@ use tongban_domain::SystemClock;
 
 use crate::config::{Overrides, Settings};
 
+/// Request threads allocate and free a great deal, often each other's memory (a task moves
+/// between threads); the C library's allocator makes them queue for its arenas there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tongban",
