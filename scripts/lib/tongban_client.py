@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -45,6 +46,11 @@ class Gateway:
         gateway = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            # Keeps connections open, as operators' gateways do for their clients, and
+            # sends each answer at once rather than waiting to fill a packet.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 msg = json.loads(body)
@@ -78,6 +84,36 @@ class Gateway:
                 if m:
                     return m.group(1)
         return None
+
+
+class Sink:
+    """A stand-in for the operator's SMS gateway that answers every message at once
+    (`tongban-loadgen sink`): for benchmarks, where the Python gateway would take processor
+    time from the server it measures. It keeps nothing, so sign-in codes need `Gateway`."""
+
+    def __init__(self, root):
+        binary = os.path.join(root, "target/release/tongban-loadgen")
+        if not os.path.exists(binary):
+            raise SystemExit(f"{binary} not found (cargo build --release -p tongban-loadgen)")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen([binary, "--addr", f"127.0.0.1:{self.port}", "sink"])
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("tongban client: the sink did not start")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/send"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
 
 
 class Server:

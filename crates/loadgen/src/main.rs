@@ -54,6 +54,10 @@ enum What {
         #[arg(long)]
         township: String,
     },
+    /// Stands in for the operator's SMS gateway (or any endpoint the server posts to): answers
+    /// every request at `--addr` with `200 ok` until stopped. Cheap, so that the gateway the
+    /// benchmark needs takes little of the processor time the server is measured on.
+    Sink,
 }
 
 /// One keep-alive connection.
@@ -163,6 +167,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if matches!(cli.what, What::Sink) {
+        return runtime.block_on(sink(&cli.addr));
+    }
     let local = tokio::task::LocalSet::new();
     let (done, calls, seconds) = local.block_on(&runtime, run(cli))?;
     #[allow(clippy::cast_precision_loss)]
@@ -182,6 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<(usize, usize, f64)> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     match &cli.what {
+        What::Sink => bail!("the sink is not a load"),
         What::Submit { token, ids } => {
             let ids: Vec<String> = std::fs::read_to_string(ids)?
                 .lines()
@@ -248,4 +256,25 @@ async fn run(cli: Cli) -> anyhow::Result<(usize, usize, f64)> {
         calls += c;
     }
     Ok((done, calls, started.elapsed().as_secs_f64()))
+}
+
+async fn sink(addr: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        tokio::spawn(async move {
+            let answer =
+                hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async move {
+                    // Read to the end, so the connection can carry the next message.
+                    let _ = request.into_body().collect().await;
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(b"ok"),
+                    )))
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), answer)
+                .await;
+        });
+    }
 }
