@@ -7,6 +7,8 @@
 //! so that the resend is recognised. Failures are retried with growing waits, then kept as
 //! dead letters for administrators.
 
+use std::collections::BTreeMap;
+
 use futures_util::{StreamExt, stream};
 use tongban_domain::PhoneNumber;
 use tongban_store::{InboxMessage, OutboxRecord};
@@ -87,12 +89,16 @@ impl crate::App {
         if due.is_empty() {
             return Ok(report);
         }
+        // The batch's in-app messages and delivered rows are written a piece at a time, per
+        // tenant (a batch may hold several), a statement per piece instead of one per row.
+        let mut delivered: BTreeMap<&str, (Vec<InboxMessage>, Vec<&str>)> = BTreeMap::new();
         let mut tx = self.store.begin().await?;
         for (m, outcome) in due.iter().zip(outcomes) {
             match outcome {
                 Ok(()) => {
+                    let (inbox, ids) = delivered.entry(m.tenant.as_str()).or_default();
                     if m.channel == "inbox" {
-                        let message = InboxMessage {
+                        inbox.push(InboxMessage {
                             id: m.id.clone(),
                             user_id: m.recipient.clone(),
                             event: m.event.clone(),
@@ -101,14 +107,9 @@ impl crate::App {
                             payload: m.payload.clone(),
                             created_at: m.created_at,
                             read_at: None,
-                        };
-                        self.store
-                            .insert_inbox(&mut tx, &m.tenant, &message)
-                            .await?;
+                        });
                     }
-                    self.store
-                        .mark_outbox_delivered(&mut tx, &m.tenant, &m.id, now)
-                        .await?;
+                    ids.push(&m.id);
                     report.delivered += 1;
                 }
                 Err(reason) => {
@@ -125,6 +126,12 @@ impl crate::App {
                         .await?;
                 }
             }
+        }
+        for (tenant, (inbox, ids)) in &delivered {
+            self.store.insert_inbox_all(&mut tx, tenant, inbox).await?;
+            self.store
+                .mark_outbox_delivered_all(&mut tx, tenant, ids, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(report)

@@ -581,7 +581,8 @@ impl App {
     /// What a session token stands for now. Activity is recorded (at most once a minute).
     pub async fn session_lookup(&self, token: &str) -> Result<SessionLookup, AppError> {
         let id_hash = token_hash(token);
-        let Some(session) = self.store.session(&self.tenant, &id_hash).await? else {
+        let Some((session, user)) = self.store.session_and_user(&self.tenant, &id_hash).await?
+        else {
             return Ok(SessionLookup::Unknown);
         };
         let now = self.now_ms();
@@ -595,7 +596,7 @@ impl App {
         if state != SessionState::Live {
             return Ok(SessionLookup::Ended(state));
         }
-        let Some(user) = self.store.user(&self.tenant, &session.user_id).await? else {
+        let Some(user) = user else {
             return Ok(SessionLookup::Unknown);
         };
         if user.disabled {

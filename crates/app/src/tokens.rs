@@ -147,9 +147,9 @@ impl App {
             };
         }
         let id_hash = token_hash(bearer);
-        let token = self
+        let (token, user) = self
             .store
-            .api_token(&self.tenant, &id_hash)
+            .api_token_and_user(&self.tenant, &id_hash)
             .await?
             .ok_or_else(|| AppError::unauthenticated("token_invalid"))?;
         let now = self.now_ms();
@@ -159,10 +159,7 @@ impl App {
         if token.expires_at.is_some_and(|t| t <= now) {
             return Err(AppError::unauthenticated("token_expired"));
         }
-        let user = self
-            .store
-            .user(&self.tenant, &token.user_id)
-            .await?
+        let user = user
             .filter(|u| !u.disabled)
             .ok_or_else(|| AppError::unauthenticated("token_invalid"))?;
         if token.last_used_at.is_none_or(|t| now - t >= 60_000) {

@@ -112,6 +112,9 @@ pub struct OutboxRecord {
     pub dead_at: Option<i64>,
 }
 
+/// Rows one statement of a relay's batch records at most.
+const BATCH_ROWS: usize = 16;
+
 const OUTBOX_COLUMNS: &str = "tenant, id, event, channel, recipient, case_id, request_id, payload, \
      created_at, attempts, next_attempt_at, delivered_at, last_error, dead_at";
 
@@ -449,24 +452,28 @@ impl Store {
         rows.iter().map(outbox_from_row).collect()
     }
 
-    /// Records a delivery; `false` if it was already recorded (another relay got there first).
-    pub async fn mark_outbox_delivered(
+    /// Records the delivery of the rows `ids` of `tenant` at once; rows another relay recorded
+    /// first are left as they are.
+    pub async fn mark_outbox_delivered_all(
         &self,
         tx: &mut Tx,
         tenant: &str,
-        id: &str,
+        ids: &[&str],
         at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = db::query(
-            "UPDATE outbox SET delivered_at = $3, attempts = attempts + 1 \
-             WHERE tenant = $1 AND id = $2 AND delivered_at IS NULL",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(at_ms)
-        .execute(tx.conn())
-        .await?;
-        Ok(done.rows_affected() == 1)
+    ) -> Result<(), StoreError> {
+        for piece in db::batch_pieces(ids, BATCH_ROWS) {
+            db::query(format!(
+                "UPDATE outbox SET delivered_at = $2, attempts = attempts + 1 \
+                 WHERE tenant = $1 AND delivered_at IS NULL AND id IN ({})",
+                db::placeholders(3, piece.len())
+            ))
+            .bind(tenant)
+            .bind(at_ms)
+            .bind_all(piece.into_iter().map(|id| Value::Text((*id).to_owned())))
+            .execute(tx.conn())
+            .await?;
+        }
+        Ok(())
     }
 
     /// Records a failed attempt: retry at `retry_at_ms`, or give up (`None`: a dead letter).
@@ -529,28 +536,37 @@ impl Store {
         rows.iter().map(outbox_from_row).collect()
     }
 
-    /// Puts a message in an inbox; delivering the same outbox row twice adds it once, because
-    /// the message takes the outbox row's id.
-    pub async fn insert_inbox(
+    /// Puts messages in inboxes, several to a statement. A message takes its outbox row's id,
+    /// so delivering the same row twice adds it once.
+    pub async fn insert_inbox_all(
         &self,
         tx: &mut Tx,
         tenant: &str,
-        m: &InboxMessage,
+        messages: &[InboxMessage],
     ) -> Result<(), StoreError> {
-        db::query(
-            "INSERT INTO inbox (tenant, id, user_id, event, case_id, payload, created_at, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, id) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&m.id)
-        .bind(&m.user_id)
-        .bind(&m.event)
-        .bind(&m.case_id)
-        .bind(&m.payload)
-        .bind(m.created_at)
-        .bind(&m.request_id)
-        .execute(tx.conn())
-        .await?;
+        const COLUMNS: usize = 8;
+        for piece in db::batch_pieces(messages, BATCH_ROWS) {
+            let rows = (0..piece.len())
+                .map(|i| format!("({})", db::placeholders(1 + i * COLUMNS, COLUMNS)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = db::query(format!(
+                "INSERT INTO inbox (tenant, id, user_id, event, case_id, payload, created_at, request_id) \
+                 VALUES {rows} ON CONFLICT (tenant, id) DO NOTHING"
+            ));
+            for m in piece {
+                q = q
+                    .bind(tenant)
+                    .bind(&m.id)
+                    .bind(&m.user_id)
+                    .bind(&m.event)
+                    .bind(&m.case_id)
+                    .bind(&m.payload)
+                    .bind(m.created_at)
+                    .bind(&m.request_id);
+            }
+            q.execute(tx.conn()).await?;
+        }
         Ok(())
     }
 

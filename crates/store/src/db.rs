@@ -164,6 +164,57 @@ impl Row {
             .ok_or_else(|| corrupt(name, "no such column in the result"))?;
         T::from_value(&self.values[i]).map_err(|e| corrupt(name, e))
     }
+
+    /// The row of a join cut after its first `at` columns, so that each table's part is read
+    /// by its own column names.
+    pub(crate) fn split(mut self, at: usize) -> (Row, Row) {
+        let at = at.min(self.values.len());
+        let rest = self.values.split_off(at);
+        let first = Row {
+            columns: self.columns[..at].into(),
+            values: self.values,
+        };
+        let second = Row {
+            columns: self.columns[at..].into(),
+            values: rest,
+        };
+        (first, second)
+    }
+
+    /// Whether the column `name` is null (an outer join's missing side).
+    pub(crate) fn is_null(&self, name: &str) -> bool {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .is_some_and(|i| matches!(self.values[i], Value::Null(_)))
+    }
+}
+
+/// How many rows one statement of a batch carries: a power of two up to `most`, the last
+/// piece padded by repeating its last row. Statements then come in a few shapes, each prepared
+/// once and kept, and a batch costs a statement per `most` rows.
+pub(crate) fn batch_pieces<T>(rows: &[T], most: usize) -> impl Iterator<Item = Vec<&T>> {
+    rows.chunks(most.max(1)).map(|piece| {
+        let size = piece.len().next_power_of_two();
+        (0..size).map(|i| &piece[i.min(piece.len() - 1)]).collect()
+    })
+}
+
+/// `$first, $first+1, …` for `n` placeholders.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `columns` (a comma-separated list) each qualified by `table`, for a join.
+pub(crate) fn qualified(table: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Which rows of a result to keep.

@@ -63,11 +63,11 @@ impl UserKind {
     }
 }
 
-const USER_COLUMNS: &str = "id, kind, username, display_name, phone_enc, phone_hash, email_enc, id_number_enc, \
+pub(crate) const USER_COLUMNS: &str = "id, kind, username, display_name, phone_enc, phone_hash, email_enc, id_number_enc, \
      id_number_hash, real_name_at, password_hash, totp_secret_enc, totp_confirmed_at, totp_last_step, \
      unit_code, division_code, roles, failed_logins, locked_until, disabled, created_by, created_at";
 
-fn user_from_row(r: &Row) -> Result<UserRecord, StoreError> {
+pub(crate) fn user_from_row(r: &Row) -> Result<UserRecord, StoreError> {
     let kind: String = r.try_get("kind")?;
     let roles: String = r.try_get("roles")?;
     Ok(UserRecord {

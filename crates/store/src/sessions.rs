@@ -1,10 +1,13 @@
 //! Server-side sessions and personal access tokens, both looked up by the SHA-256 of the
 //! secret the client holds, so a copy of the database signs nobody in.
 
+use std::sync::LazyLock;
+
 use crate::db::{self, Row};
+use crate::people::{USER_COLUMNS, user_from_row};
 use tongban_domain::Tenant;
 
-use crate::{Store, StoreError, Tx};
+use crate::{Store, StoreError, Tx, UserRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -29,6 +32,36 @@ pub struct ApiTokenRecord {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+const SESSION_COLUMNS: &str = "id_hash, user_id, csrf_token, created_at, last_seen_at, \
+     expires_at, pending_totp, revoked_at";
+const TOKEN_COLUMNS: &str =
+    "id, id_hash, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at";
+
+/// A credential's row joined with its holder's, read in one statement because every signed-in
+/// call needs both.
+fn with_holder<T>(
+    row: Row,
+    credential_columns: &str,
+    credential: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<(T, Option<UserRecord>), StoreError> {
+    let (own, holder) = row.split(credential_columns.split(',').count());
+    let user = if holder.is_null("id") {
+        None
+    } else {
+        Some(user_from_row(&holder)?)
+    };
+    Ok((credential(&own)?, user))
+}
+
+fn holder_query(table: &str, columns: &str) -> String {
+    format!(
+        "SELECT {}, {} FROM {table} c LEFT JOIN users u ON u.tenant = c.tenant AND u.id = c.user_id \
+         WHERE c.id_hash = $1 AND c.tenant = $2",
+        db::qualified("c", columns),
+        db::qualified("u", USER_COLUMNS),
+    )
 }
 
 fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
@@ -97,6 +130,33 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// The session and the person it signs in (none if they are gone).
+    pub async fn session_and_user(
+        &self,
+        tenant: &Tenant,
+        id_hash: &str,
+    ) -> Result<Option<(SessionRecord, Option<UserRecord>)>, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| holder_query("sessions", SESSION_COLUMNS));
+        self.credential_and_holder(&SQL, SESSION_COLUMNS, session_from_row, tenant, id_hash)
+            .await
+    }
+
+    async fn credential_and_holder<T>(
+        &self,
+        sql: &'static str,
+        columns: &str,
+        credential: impl Fn(&Row) -> Result<T, StoreError>,
+        tenant: &Tenant,
+        id_hash: &str,
+    ) -> Result<Option<(T, Option<UserRecord>)>, StoreError> {
+        let row = db::query(sql)
+            .bind(id_hash)
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| with_holder(r, columns, credential)).transpose()
     }
 
     /// Records activity, at most as often as the caller decides (it is a write per request).
@@ -191,6 +251,17 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// The token and the person it acts for (none if they are gone).
+    pub async fn api_token_and_user(
+        &self,
+        tenant: &Tenant,
+        id_hash: &str,
+    ) -> Result<Option<(ApiTokenRecord, Option<UserRecord>)>, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| holder_query("api_tokens", TOKEN_COLUMNS));
+        self.credential_and_holder(&SQL, TOKEN_COLUMNS, token_from_row, tenant, id_hash)
+            .await
     }
 
     pub async fn api_tokens_of(

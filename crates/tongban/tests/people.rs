@@ -166,6 +166,11 @@ backend_tests! {
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(store.session(tenant, "s2").await.ok().flatten().and_then(|s| s.revoked_at), Some(5));
         assert_eq!(store.session(tenant, "s3").await.ok().flatten().and_then(|s| s.revoked_at), Some(9));
+        // Every signed-in call reads the credential and its holder together, in one join.
+        let (s3, holder) = store.session_and_user(tenant, "s3").await.ok().flatten().unwrap_or_else(|| panic!("no s3"));
+        assert_eq!((s3.id_hash.as_str(), s3.csrf_token.as_str(), s3.revoked_at), ("s3", "csrf-s3", Some(9)));
+        assert_eq!(holder.map(|u| (u.id, u.phone_hash)), Some(("r1".to_owned(), Some("hash-a".to_owned()))));
+        assert!(store.session_and_user(tenant, "nobody").await.ok().flatten().is_none());
 
         let token = ApiTokenRecord {
             id: "tok1".into(), id_hash: "th1".into(), user_id: "r1".into(), name: "integration".into(),
@@ -176,6 +181,10 @@ backend_tests! {
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         store.touch_api_token("th1", 3).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(store.api_token(tenant, "th1").await.ok().flatten().and_then(|t| t.last_used_at), Some(3));
+        let (t1, holder) = store.api_token_and_user(tenant, "th1").await.ok().flatten().unwrap_or_else(|| panic!("no th1"));
+        assert_eq!((t1.id.as_str(), t1.scopes.clone(), t1.last_used_at), ("tok1", vec!["items:read".to_owned()], Some(3)));
+        assert_eq!(holder.map(|u| u.id), Some("r1".to_owned()));
+        assert!(store.api_token_and_user(tenant, "th2").await.ok().flatten().is_none());
         assert_eq!(store.api_tokens_of(tenant, "r1").await.unwrap_or_default().len(), 1);
         let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(store.revoke_api_token(&mut tx, tenant, "r1", "tok1", 4).await.unwrap_or(false));

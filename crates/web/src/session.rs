@@ -222,7 +222,8 @@ pub async fn layer(State(app): State<App>, mut req: Request, next: Next) -> Resp
     let anon_cookie = cookie(req.headers(), CSRF_COOKIE)
         .filter(|t| token_shaped(t))
         .map(str::to_owned);
-    let new_anon = anon_cookie.is_none().then(random_token);
+    // A call with a bearer token carries no cookies and fills in no forms: no token to make.
+    let new_anon = (anon_cookie.is_none() && !facts.bearer).then(random_token);
     facts.csrf = session_csrf
         .clone()
         .or_else(|| anon_cookie.clone())
