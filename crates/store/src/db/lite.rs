@@ -7,6 +7,8 @@
 //! before it answers, so nothing is acknowledged that a crash could lose; a use case that
 //! fails rolls back to its savepoint and takes nothing of the others with it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -58,8 +60,6 @@ struct Writer {
     open: bool,
     /// Use cases released into the open transaction, waiting for it to commit.
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
-    /// Transactions committed so far.
-    commits: u64,
     wal: Arc<WalFile>,
 }
 
@@ -88,7 +88,8 @@ struct WalFile {
     path: PathBuf,
     /// The log file, opened on first need; its lock also makes syncs take turns.
     file: StdMutex<Option<std::fs::File>>,
-    /// Groups committed (written to the log, not yet necessarily on disk), counted in order.
+    /// Commits written to the log (groups, and schema changes outside them), not yet
+    /// necessarily on disk, counted in order.
     committed: AtomicU64,
     /// Groups known to be on disk.
     synced: AtomicU64,
@@ -106,7 +107,7 @@ struct Checkpointer {
 }
 
 impl WalFile {
-    /// Counts a group just committed and returns its place.
+    /// Counts a commit just written and returns its place.
     fn committed(&self) -> u64 {
         self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
@@ -182,7 +183,6 @@ impl Writer {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
         self.open = false;
-        self.commits += 1;
         Some(Group {
             waiting: std::mem::take(&mut self.waiting),
             seq: self.wal.committed(),
@@ -257,7 +257,6 @@ impl Lite {
                 conn,
                 open: false,
                 waiting: Vec::new(),
-                commits: 0,
                 wal,
             })),
             queued: AtomicUsize::new(0),
@@ -564,7 +563,7 @@ pub(crate) fn run(
         let n = stmt.raw_execute()?;
         return Ok((Vec::new(), n as u64));
     }
-    let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let columns = column_names(&q.sql, &stmt);
     let mut out = Vec::new();
     let mut cursor = stmt.raw_query();
     while let Some(r) = cursor.next()? {
@@ -593,6 +592,33 @@ pub(crate) fn run(
     Ok((out, conn.changes()))
 }
 
+thread_local! {
+    /// The column names of each statement's results, by its text: every row of a result shares
+    /// them, and keeping them saves making a string per column on every run.
+    static COLUMNS: RefCell<HashMap<String, Arc<[String]>>> = RefCell::new(HashMap::new());
+}
+
+/// Statements whose column names a thread keeps at most.
+const KEPT_COLUMN_LISTS: usize = 512;
+
+fn column_names(sql: &str, stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
+    let names = stmt.column_names();
+    COLUMNS.with_borrow_mut(|kept| {
+        // Checked, not trusted: `SELECT *` gains columns when the schema does.
+        if let Some(columns) = kept.get(sql)
+            && columns.iter().map(String::as_str).eq(names.iter().copied())
+        {
+            return Arc::clone(columns);
+        }
+        let columns: Arc<[String]> = names.iter().map(|n| (*n).to_owned()).collect();
+        if kept.len() >= KEPT_COLUMN_LISTS {
+            kept.clear();
+        }
+        kept.insert(sql.to_owned(), Arc::clone(&columns));
+        columns
+    })
+}
+
 impl ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
@@ -608,6 +634,7 @@ impl ToSql for Value {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use super::{Lite, LiteTx};
@@ -633,6 +660,13 @@ mod tests {
         lite.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        let commits_before = lite
+            .writer
+            .lock()
+            .await
+            .wal
+            .committed
+            .load(Ordering::SeqCst);
         let mut tasks = Vec::new();
         for n in 0..200_i64 {
             let lite = Arc::clone(&lite);
@@ -665,7 +699,14 @@ mod tests {
         let stored = numbers(&lite).await;
         let expected: Vec<i64> = (0..200).filter(|n| n % 10 != 3).collect();
         assert_eq!(stored, expected);
-        let commits = lite.writer.lock().await.commits;
+        let commits = lite
+            .writer
+            .lock()
+            .await
+            .wal
+            .committed
+            .load(Ordering::SeqCst)
+            - commits_before;
         assert!(
             commits < 180,
             "{commits} commits for 180 use cases: none were grouped"
@@ -673,6 +714,62 @@ mod tests {
         // And on disk: a new process opening the file finds the same.
         drop(lite);
         assert_eq!(numbers(&open_lite(&dir)).await, expected);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_starts_afresh_before_it_grows_long_under_steady_writes_and_reads() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let lite = open_lite(&dir);
+        lite.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let reading = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let (lite, reading) = (Arc::clone(&lite), Arc::clone(&reading));
+            tokio::spawn(async move {
+                let q = query("SELECT COUNT(*) AS c FROM t");
+                while reading.load(Ordering::SeqCst) {
+                    lite.read(|c| super::run(c, &q, Fetch::First))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+        };
+        // Each row fills about a page: 12,000 of them would make a log of over 12,000 frames
+        // if it were never started afresh.
+        let mut writers = Vec::new();
+        for w in 0..8_i64 {
+            let lite = Arc::clone(&lite);
+            writers.push(tokio::spawn(async move {
+                for k in 0..1500_i64 {
+                    let mut tx = LiteTx::begin(&lite).await?;
+                    let q = query("INSERT INTO t (n, b) VALUES ($1, zeroblob(3500))")
+                        .bind(w * 10_000 + k);
+                    tx.run(&q, Fetch::None)?;
+                    tx.commit().await?;
+                }
+                Ok::<_, crate::StoreError>(())
+            }));
+        }
+        for w in writers {
+            w.await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        reading.store(false, Ordering::SeqCst);
+        reader.await.unwrap_or_else(|e| panic!("{e}"));
+        let page = lite
+            .read(|c| Ok(c.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))?))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let log = std::fs::metadata(dir.path().join("t.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let frames = i64::try_from(log).unwrap_or(i64::MAX) / (page + 24);
+        assert!(
+            frames <= 3 * super::CATCH_UP_FRAMES,
+            "the log reached {frames} frames"
+        );
+        assert_eq!(numbers(&lite).await.len(), 12_000);
     }
 
     #[tokio::test]
