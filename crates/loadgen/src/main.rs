@@ -57,6 +57,15 @@ enum What {
     /// Stands in for the operator's SMS gateway (or any endpoint the server posts to): answers
     /// every request at `--addr` with `200 ok` until stopped. Cheap, so that the gateway the
     /// benchmark needs takes little of the processor time the server is measured on.
+    /// The same GET, `count` times in all: the baseline a benchmark's figures are set against.
+    Reads {
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        count: usize,
+    },
     Sink,
 }
 
@@ -90,6 +99,18 @@ impl Client {
         token: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
+        let bytes = self.send(method, path, token, body).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// One call; its answer's body, which must come with 200 or 201.
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Bytes> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let request = Request::builder()
             .method(method)
@@ -110,7 +131,7 @@ impl Client {
                 String::from_utf8_lossy(&bytes)
             );
         }
-        Ok(serde_json::from_slice(&bytes)?)
+        Ok(bytes)
     }
 }
 
@@ -216,6 +237,19 @@ async fn run(cli: Cli) -> anyhow::Result<(usize, usize, f64)> {
                         }
                     }
                     Ok((chunk.len(), c.calls))
+                }));
+            }
+        }
+        What::Reads { token, path, count } => {
+            let n_clients = clients.len();
+            for (k, mut c) in clients.into_iter().enumerate() {
+                let (token, path) = (token.clone(), path.clone());
+                let mine = (k..*count).step_by(n_clients).count();
+                tasks.push(tokio::task::spawn_local(async move {
+                    for _ in 0..mine {
+                        c.send(Method::GET, &path, &token, None).await?;
+                    }
+                    Ok((mine, c.calls))
                 }));
             }
         }
