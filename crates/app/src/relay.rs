@@ -78,17 +78,17 @@ impl crate::App {
     /// at once: a row is marked delivered only once, and in-app messages are keyed by the
     /// row's id.
     pub async fn relay_outbox(&self, limit: i64) -> Result<RelayReport, AppError> {
+        let mut report = RelayReport::default();
         let due = self.store.due_outbox(self.now_ms(), limit).await?;
+        if due.is_empty() {
+            return Ok(report);
+        }
         let outcomes: Vec<Result<(), String>> = stream::iter(&due)
             .map(|m| self.send(m))
             .buffered(SENDS_AT_ONCE)
             .collect()
             .await;
         let now = self.now_ms();
-        let mut report = RelayReport::default();
-        if due.is_empty() {
-            return Ok(report);
-        }
         // The batch's in-app messages and delivered rows are written a piece at a time, per
         // tenant (a batch may hold several), a statement per piece instead of one per row.
         let mut delivered: BTreeMap<&str, (Vec<InboxMessage>, Vec<&str>)> = BTreeMap::new();

@@ -54,9 +54,6 @@ enum What {
         #[arg(long)]
         township: String,
     },
-    /// Stands in for the operator's SMS gateway (or any endpoint the server posts to): answers
-    /// every request at `--addr` with `200 ok` until stopped. Cheap, so that the gateway the
-    /// benchmark needs takes little of the processor time the server is measured on.
     /// The same GET, `count` times in all: the baseline a benchmark's figures are set against.
     Reads {
         #[arg(long)]
@@ -66,6 +63,9 @@ enum What {
         #[arg(long)]
         count: usize,
     },
+    /// Stands in for the operator's SMS gateway (or any endpoint the server posts to): answers
+    /// every request at `--addr` with `200 ok` until stopped. Cheap, so that the gateway the
+    /// benchmark needs takes little of the processor time the server is measured on.
     Sink,
 }
 

@@ -91,7 +91,7 @@ struct WalFile {
     /// Commits written to the log (groups, and schema changes outside them), not yet
     /// necessarily on disk, counted in order.
     committed: AtomicU64,
-    /// Groups known to be on disk.
+    /// Commits known to be on disk.
     synced: AtomicU64,
     /// The connection that copies the log back into the database, and when it last did.
     checkpointer: StdMutex<Checkpointer>,
@@ -158,7 +158,7 @@ impl WalFile {
         let Some(conn) = &c.conn else { return };
         // A failed checkpoint loses nothing: the log keeps the changes and the next one tries
         // again.
-        if let Ok((log, _)) = passive_checkpoint(conn)
+        if let Ok(log) = passive_checkpoint(conn)
             && log >= CATCH_UP_FRAMES
         {
             self.catch_up.store(true, Ordering::SeqCst);
@@ -510,11 +510,9 @@ fn end_group(mut w: OwnedMutexGuard<Writer>) {
 }
 
 /// Copies what it can of the log into the database without waiting for anyone; returns the
-/// log's length and how much of it is now copied, in frames.
-fn passive_checkpoint(conn: &Connection) -> Result<(i64, i64), rusqlite::Error> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok((r.get(1)?, r.get(2)?))
-    })
+/// log's length in frames.
+fn passive_checkpoint(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
 }
 
 impl Drop for LiteTx {
