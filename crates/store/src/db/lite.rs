@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -178,7 +179,7 @@ impl Writer {
         if !self.open {
             return None;
         }
-        let result = self.conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let result = control(&self.conn, "COMMIT").map_err(|e| e.to_string());
         if result.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
@@ -411,10 +412,10 @@ impl LiteTx {
         if !w.open {
             // IMMEDIATE: take the write lock at once; another process (a command-line tool)
             // may hold it, and then the busy timeout waits for it.
-            w.conn.execute_batch("BEGIN IMMEDIATE")?;
+            control(&w.conn, "BEGIN IMMEDIATE")?;
             w.open = true;
         }
-        w.conn.execute_batch("SAVEPOINT use_case")?;
+        control(&w.conn, "SAVEPOINT use_case")?;
         tx.savepoint = true;
         Ok(tx)
     }
@@ -436,7 +437,7 @@ impl LiteTx {
             return Err(StoreError::Database("the transaction has ended".into()));
         };
         self.savepoint = false;
-        if let Err(e) = w.conn.execute_batch("RELEASE use_case") {
+        if let Err(e) = control(&w.conn, "RELEASE use_case") {
             w.abandon_group(&e.to_string());
             return Err(e.into());
         }
@@ -521,9 +522,8 @@ impl Drop for LiteTx {
             return;
         };
         if self.savepoint {
-            let undone = w
-                .conn
-                .execute_batch("ROLLBACK TO use_case; RELEASE use_case");
+            let undone = control(&w.conn, "ROLLBACK TO use_case")
+                .and_then(|()| control(&w.conn, "RELEASE use_case"));
             if let Err(e) = undone {
                 w.abandon_group(&e.to_string());
             } else if w.conn.is_autocommit() {
@@ -536,6 +536,13 @@ impl Drop for LiteTx {
     }
 }
 
+/// Runs a transaction-control statement, prepared once per connection and kept: the writer
+/// runs two or three of them for every use case, and parsing them anew each time was a
+/// noticeable share of its turn.
+fn control(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.raw_execute().map(drop)
+}
+
 /// Runs one statement. Placeholders are `$n`, bound by their number wherever they appear.
 pub(crate) fn run(
     conn: &Connection,
@@ -543,28 +550,27 @@ pub(crate) fn run(
     rows: Fetch,
 ) -> Result<(Vec<Row>, u64), StoreError> {
     let mut stmt = conn.prepare_cached(&q.sql)?;
-    for idx in 1..=stmt.parameter_count() {
-        let n = match stmt.parameter_name(idx) {
-            Some(name) => name
-                .trim_start_matches(['$', '?', ':', '@'])
-                .parse::<usize>()
-                .map_err(|_| StoreError::Database(format!("placeholder {name} is not `$n`")))?,
-            None => idx,
-        };
+    let shape = shape(&q.sql, &stmt)?;
+    for (idx, n) in shape.arguments.iter().enumerate() {
         let v = q
             .params
             .get(n.wrapping_sub(1))
             .ok_or_else(|| StoreError::Database(format!("no argument for ${n}")))?;
-        stmt.raw_bind_parameter(idx, v)?;
+        stmt.raw_bind_parameter(idx + 1, v)?;
     }
     if stmt.column_count() == 0 {
         let n = stmt.raw_execute()?;
         return Ok((Vec::new(), n as u64));
     }
-    let columns = column_names(&q.sql, &stmt);
     let mut out = Vec::new();
     let mut cursor = stmt.raw_query();
     while let Some(r) = cursor.next()? {
+        // Read once the statement has run: SQLite prepares it again when the schema has
+        // changed, and `SELECT *` then has new columns.
+        let columns = match out.first() {
+            Some(Row { columns, .. }) => Arc::clone(columns),
+            None => shape.columns_of(r.as_ref()),
+        };
         let mut values = Vec::with_capacity(columns.len());
         for i in 0..columns.len() {
             values.push(match r.get_ref(i)? {
@@ -578,10 +584,7 @@ pub(crate) fn run(
                 ValueRef::Blob(b) => Value::Blob(b.to_vec()),
             });
         }
-        out.push(Row {
-            columns: Arc::clone(&columns),
-            values,
-        });
+        out.push(Row { columns, values });
         if rows == Fetch::First {
             break;
         }
@@ -590,31 +593,70 @@ pub(crate) fn run(
     Ok((out, conn.changes()))
 }
 
-thread_local! {
-    /// The column names of each statement's results, by its text: every row of a result shares
-    /// them, and keeping them saves making a string per column on every run.
-    static COLUMNS: RefCell<HashMap<String, Arc<[String]>>> = RefCell::new(HashMap::new());
+/// What is kept of a statement by its text: which argument each placeholder takes (`$n` is
+/// the n-th), and the names of its result's columns as last read.
+struct Shape {
+    arguments: Vec<usize>,
+    columns: RefCell<Arc<[String]>>,
 }
 
-/// Statements whose column names a thread keeps at most.
-const KEPT_COLUMN_LISTS: usize = 512;
-
-fn column_names(sql: &str, stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
-    let names = stmt.column_names();
-    COLUMNS.with_borrow_mut(|kept| {
+impl Shape {
+    /// The names of `stmt`'s columns, the kept list unless the schema has changed them.
+    fn columns_of(&self, stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
+        let mut kept = self.columns.borrow_mut();
         // Checked, not trusted: `SELECT *` gains columns when the schema does.
-        if let Some(columns) = kept.get(sql)
-            && columns.iter().map(String::as_str).eq(names.iter().copied())
-        {
-            return Arc::clone(columns);
+        let same = kept.len() == stmt.column_count()
+            && kept
+                .iter()
+                .enumerate()
+                .all(|(i, c)| stmt.column_name(i).is_ok_and(|n| n == c));
+        if !same {
+            *kept = names_of(stmt);
         }
-        let columns: Arc<[String]> = names.iter().map(|n| (*n).to_owned()).collect();
-        if kept.len() >= KEPT_COLUMN_LISTS {
+        Arc::clone(&kept)
+    }
+}
+
+fn names_of(stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
+    stmt.column_names()
+        .iter()
+        .map(|n| (*n).to_owned())
+        .collect()
+}
+
+thread_local! {
+    /// The shape of each statement run on this thread, by its text: reading it from SQLite
+    /// made a string per column and parsed every placeholder's name on every run.
+    static SHAPES: RefCell<HashMap<String, Rc<Shape>>> = RefCell::new(HashMap::new());
+}
+
+/// Statements whose shapes a thread keeps at most.
+const KEPT_SHAPES: usize = 512;
+
+fn shape(sql: &str, stmt: &rusqlite::Statement<'_>) -> Result<Rc<Shape>, StoreError> {
+    if let Some(kept) = SHAPES.with_borrow(|kept| kept.get(sql).cloned()) {
+        return Ok(kept);
+    }
+    let arguments = (1..=stmt.parameter_count())
+        .map(|idx| match stmt.parameter_name(idx) {
+            Some(name) => name
+                .trim_start_matches(['$', '?', ':', '@'])
+                .parse::<usize>()
+                .map_err(|_| StoreError::Database(format!("placeholder {name} is not `$n`"))),
+            None => Ok(idx),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let shape = Rc::new(Shape {
+        arguments,
+        columns: RefCell::new(Arc::from(Vec::new())),
+    });
+    SHAPES.with_borrow_mut(|kept| {
+        if kept.len() >= KEPT_SHAPES {
             kept.clear();
         }
-        kept.insert(sql.to_owned(), Arc::clone(&columns));
-        columns
-    })
+        kept.insert(sql.to_owned(), Rc::clone(&shape));
+    });
+    Ok(shape)
 }
 
 impl ToSql for Value {
@@ -768,6 +810,51 @@ mod tests {
             "the log reached {frames} frames"
         );
         assert_eq!(numbers(&lite).await.len(), 12_000);
+    }
+
+    #[tokio::test]
+    async fn a_kept_statement_shape_follows_the_schema_and_binds_placeholders_by_number() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let lite = open_lite(&dir);
+        lite.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY, a TEXT)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // `$2` comes first in the text: it still takes the second argument, every time.
+        let insert = |n: i64, a: &str| {
+            query("INSERT INTO t (a, n) VALUES ($2, $1)")
+                .bind(n)
+                .bind(a.to_owned())
+        };
+        for (n, a) in [(1, "one"), (2, "two")] {
+            let mut tx = LiteTx::begin(&lite).await.unwrap_or_else(|e| panic!("{e}"));
+            tx.run(&insert(n, a), Fetch::None)
+                .unwrap_or_else(|e| panic!("{e}"));
+            tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let all = || {
+            lite.read(|c| Ok(super::run(c, &query("SELECT * FROM t WHERE n = 2"), Fetch::First)?.0))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let before = all();
+        assert_eq!(
+            before[0].try_get::<String, _>("a").ok().as_deref(),
+            Some("two")
+        );
+        assert!(before[0].try_get::<Option<String>, _>("b").is_err());
+        // The schema grows under a statement already run: its new column is read, not a
+        // stale list of names.
+        lite.execute_batch("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'bee'")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after = all();
+        assert_eq!(
+            after[0].try_get::<String, _>("b").ok().as_deref(),
+            Some("bee")
+        );
+        assert_eq!(
+            after[0].try_get::<String, _>("a").ok().as_deref(),
+            Some("two")
+        );
     }
 
     #[tokio::test]
