@@ -35,8 +35,11 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// Log frames (pages) past which the writer finishes a copy itself, so that the log can
 /// start afresh: about 16 MB.
 const CATCH_UP_FRAMES: i64 = 4096;
-/// How long the writer waits for readers to leave the log it restarts.
-const RESTART_PATIENCE: Duration = Duration::from_millis(20);
+/// How long the writer waits for readers to leave the log it restarts. Only readers that began
+/// before the copy finished are waited for; one scanning a large table can take tens of
+/// milliseconds, and with a shorter wait such a reader made every restart fail, so the log
+/// kept growing. Paid at most once per `CATCH_UP_FRAMES` of log.
+const RESTART_PATIENCE: Duration = Duration::from_millis(100);
 /// How long a connection waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
