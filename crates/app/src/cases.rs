@@ -25,7 +25,7 @@ use tongban_store::{CaseEvent, CaseQuery, CaseRecord, ConsentsOf, OutboxRecord, 
 use crate::identity::Principal;
 use crate::people::today;
 use crate::signin::PHONE;
-use crate::vault::{random_bytes, random_id};
+use crate::vault::{ordered_id, random_bytes};
 use crate::{AppError, Refusal, RefusalKind};
 
 /// How many reference numbers to draw before giving up (each collides with odds of about one
@@ -374,7 +374,7 @@ impl crate::App {
         let unit = Self::handling_unit(&snapshot, &item, applicant.division_code.as_deref())?;
         let now = self.now_ms();
         let c = CaseRecord {
-            id: random_id("k"),
+            id: ordered_id("k"),
             reference: None,
             item_code: item.code.to_string(),
             process_code: process_for(&item).code,
@@ -918,7 +918,7 @@ impl crate::App {
         .to_string();
         for n in notices {
             let m = OutboxRecord {
-                id: random_id("o"),
+                id: ordered_id("o"),
                 event: n.event.to_owned(),
                 channel: n.channel.to_owned(),
                 recipient: n.recipient.clone(),

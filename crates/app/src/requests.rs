@@ -24,7 +24,7 @@ use tongban_store::{
 
 use crate::identity::Principal;
 use crate::signin::PHONE;
-use crate::vault::{random_bytes, random_id};
+use crate::vault::{ordered_id, random_bytes, random_id};
 use crate::{AppError, Refusal, RefusalKind};
 
 const BEIJING_MS: i64 = 8 * 3_600_000;
@@ -280,7 +280,7 @@ impl crate::App {
         let now = self.now_ms();
         let state = RequestState::new(kind, requester.clone());
         let r = RequestRecord {
-            id: random_id("q"),
+            id: ordered_id("q"),
             reference: reference.as_str().to_owned(),
             kind: kind.as_str().into(),
             category: new.category.trim().to_owned(),
@@ -369,7 +369,7 @@ impl crate::App {
         let size = bytes.len() as i64;
         let sha256 = self.put_content(bytes, kind).await?;
         Ok(tongban_store::RequestPhoto {
-            id: random_id("p"),
+            id: ordered_id("p"),
             request_id: request_id.to_owned(),
             part: part.to_owned(),
             file_name: crate::materials::stored_file_name(name, kind),
@@ -945,7 +945,7 @@ impl crate::App {
         if let (Some(accepted), Some(unit)) = (routing_outcome, before.unit.clone()) {
             // The dispatch's outcome teaches routing: signed for, or returned.
             let example = RoutingExample {
-                id: random_id("x"),
+                id: ordered_id("x"),
                 text: r.text.clone(),
                 township_code: r.township_code.clone(),
                 unit_code: unit,
@@ -1054,7 +1054,7 @@ impl crate::App {
         .to_string();
         for (event, channel, recipient) in notices {
             let m = OutboxRecord {
-                id: random_id("o"),
+                id: ordered_id("o"),
                 event: (*event).to_owned(),
                 channel: (*channel).to_owned(),
                 recipient: recipient.clone(),
