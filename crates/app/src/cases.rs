@@ -25,12 +25,8 @@ use tongban_store::{CaseEvent, CaseQuery, CaseRecord, ConsentsOf, OutboxRecord, 
 use crate::identity::Principal;
 use crate::people::today;
 use crate::signin::PHONE;
-use crate::vault::{ordered_id, random_bytes};
+use crate::vault::{free_reference, ordered_id};
 use crate::{AppError, Refusal, RefusalKind};
-
-/// How many reference numbers to draw before giving up (each collides with odds of about one
-/// in 10^12 per stored case, so a second draw is already rare).
-const REFERENCE_DRAWS: usize = 5;
 
 /// Who filed a case, relative to its applicant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -584,21 +580,14 @@ impl crate::App {
         let cal = &snapshot.calendar;
         let process = process_for(&item);
         let today = self.today();
-        let mut reference = None;
-        for _ in 0..REFERENCE_DRAWS {
-            let r = CaseRef::from_random(u64::from_le_bytes(random_bytes::<8>()));
-            if self
+        let reference = free_reference(|r| async move {
+            Ok(self
                 .store
                 .case_by_reference(&self.tenant, r.as_str())
                 .await?
-                .is_none()
-            {
-                reference = Some(r);
-                break;
-            }
-        }
-        let reference =
-            reference.ok_or_else(|| AppError::Internal("no free reference number".into()))?;
+                .is_some())
+        })
+        .await?;
         let now = self.now_ms();
         c.reference = Some(reference.as_str().to_owned());
         set_stage(&mut c, Stage::Submitted);

@@ -24,13 +24,12 @@ use tongban_store::{
 
 use crate::identity::Principal;
 use crate::signin::PHONE;
-use crate::vault::{ordered_id, random_bytes, random_id};
+use crate::vault::{free_reference, ordered_id, random_bytes, random_id};
 use crate::{AppError, Refusal, RefusalKind};
 
 const BEIJING_MS: i64 = 8 * 3_600_000;
 /// The vault's field name for a caller's name.
 pub const CONTACT_NAME: &str = "contact_name";
-const REFERENCE_DRAWS: usize = 5;
 
 /// The county's extent, with a margin: points outside are refused as not in the county.
 /// (Qinghe lies within about 36.95–37.25 N, 115.45–115.85 E.)
@@ -262,21 +261,14 @@ impl crate::App {
 
         let photos = checked_photos(&new.photos, MAX_PHOTOS)?;
 
-        let mut reference = None;
-        for _ in 0..REFERENCE_DRAWS {
-            let r = CaseRef::from_random(u64::from_le_bytes(random_bytes::<8>()));
-            if self
+        let reference = free_reference(|r| async move {
+            Ok(self
                 .store
                 .request_by_reference(&self.tenant, r.as_str())
                 .await?
-                .is_none()
-            {
-                reference = Some(r);
-                break;
-            }
-        }
-        let reference =
-            reference.ok_or_else(|| AppError::Internal("no free reference number".into()))?;
+                .is_some())
+        })
+        .await?;
         let now = self.now_ms();
         let state = RequestState::new(kind, requester.clone());
         let r = RequestRecord {

@@ -11,6 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use tongban_domain::reference::CaseRef;
+
+use crate::AppError;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VaultError {
@@ -51,6 +54,26 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// reveal neither order nor count: for people and keys.
 pub fn random_id(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<12>()))
+}
+
+/// How many reference numbers to draw before giving up (each collides with odds of about one
+/// in 10^12 per stored case or request, so a second draw is already rare).
+const REFERENCE_DRAWS: usize = 5;
+
+/// A reference number (`K7M-39Q-XAR`) nobody holds yet: drawn at random until `taken` finds
+/// one free.
+pub(crate) async fn free_reference<F, Fut>(taken: F) -> Result<CaseRef, AppError>
+where
+    F: Fn(CaseRef) -> Fut,
+    Fut: Future<Output = Result<bool, AppError>>,
+{
+    for _ in 0..REFERENCE_DRAWS {
+        let r = CaseRef::from_random(u64::from_le_bytes(random_bytes::<8>()));
+        if !taken(r.clone()).await? {
+            return Ok(r);
+        }
+    }
+    Err(AppError::Internal("no free reference number".into()))
 }
 
 /// Digits of [`ordered_id`]'s time, in ASCII order and URL-safe.

@@ -498,7 +498,11 @@ backend_tests! {
         let photos = app.request_photos(&me, &r.id).await.unwrap_or_default();
         let theirs = photos.iter().find(|x| x.part == "reply").unwrap_or_else(|| panic!("no reply photo"));
         let full = resident.get(&format!("/requests/{}/photos/{}", r.id, theirs.id)).await;
-        assert_eq!((full.status, full.header("content-disposition").starts_with("attachment")), (StatusCode::OK, true));
+        // Saved under the name it was uploaded with (in UTF-8, with an ASCII stand-in).
+        assert_eq!(
+            (full.status, full.header("content-disposition")),
+            (StatusCode::OK, "attachment; filename=\"file.jpg\"; filename*=UTF-8''%E7%A6%81%E5%81%9C%E7%BA%BF.jpg")
+        );
 
         // An app adds one over the JSON API, as a multipart form with its bearer token.
         // A new code a few minutes later: the page sign-in just had one.

@@ -4,6 +4,7 @@
 mod api;
 mod assets;
 pub mod docs;
+mod download;
 mod error;
 pub mod i18n;
 mod open311;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::CACHE_CONTROL;
+use axum::response::Response;
 use serde::Deserialize;
 use tongban_app::cases::CaseView;
 use tongban_app::{App, AppError, Principal};
@@ -21,6 +21,7 @@ use super::account::{SignedIn, StaffSignedIn};
 use super::forms::{Field, FormPage, message, see_other};
 use super::views::Option_;
 use super::{Chrome, app_error, render};
+use crate::download::{attachment, preview};
 use crate::session::CSRF_FIELD;
 
 #[derive(Debug, Deserialize, Default)]
@@ -372,22 +373,7 @@ pub async fn file(
     Path((id, file_id)): Path<(String, String)>,
 ) -> Response {
     match app.material_file(&p, &id, &file_id).await {
-        Ok((record, bytes)) => {
-            let disposition = format!(
-                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-                ascii_fallback(&record.file_name),
-                percent_encode(&record.file_name)
-            );
-            (
-                [
-                    (CONTENT_TYPE, record.media_type.clone()),
-                    (CONTENT_DISPOSITION, disposition),
-                    (CACHE_CONTROL, "private, no-store".to_owned()),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
+        Ok((record, bytes)) => attachment(&record.media_type, &record.file_name, bytes),
         Err(e) => app_error(c, e),
     }
 }
@@ -400,45 +386,9 @@ pub async fn thumbnail(
     Path((id, file_id)): Path<(String, String)>,
 ) -> Response {
     match app.material_thumbnail(&p, &id, &file_id).await {
-        Ok(bytes) => (
-            [
-                (CONTENT_TYPE, "image/jpeg"),
-                (CACHE_CONTROL, "private, max-age=86400"),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => preview(bytes),
         Err(e) => app_error(c, e),
     }
-}
-
-/// The file name for clients that ignore `filename*`: ASCII only.
-fn ascii_fallback(name: &str) -> String {
-    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
-    let stem: String = name
-        .rsplit_once('.')
-        .map_or(name, |(s, _)| s)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-        .collect();
-    if stem.is_empty() {
-        format!("file.{ext}")
-    } else {
-        format!("{stem}.{ext}")
-    }
-}
-
-/// RFC 5987 encoding of a UTF-8 file name.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 struct TimelineRow {
@@ -926,13 +876,6 @@ mod tests {
             items[2].problem, "",
             "the domain refuses a line without its problem"
         );
-    }
-
-    #[test]
-    fn download_names_survive_old_clients_and_new() {
-        assert_eq!(ascii_fallback("身份证.jpg"), "file.jpg");
-        assert_eq!(ascii_fallback("id-card_2.pdf"), "id-card_2.pdf");
-        assert_eq!(percent_encode("证.pdf"), "%E8%AF%81.pdf");
     }
 }
 

@@ -6,8 +6,7 @@
 use askama::Template;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use tongban_app::requests::{Channel, NewRequest, categories};
 use tongban_app::{App, AppError, Principal, RequestRecord};
@@ -22,6 +21,7 @@ use super::account::{SignedIn, StaffSignedIn};
 use super::forms::{Field, FormPage, message, see_other};
 use super::views::Option_;
 use super::{Chrome, app_error, render};
+use crate::download::{attachment, preview};
 
 fn display_reference(r: &RequestRecord) -> String {
     CaseRef::parse(&r.reference).map_or_else(|_| r.reference.clone(), |c| c.to_string())
@@ -774,18 +774,7 @@ pub async fn photo(
     Path((id, photo)): Path<(String, String)>,
 ) -> Response {
     match app.request_photo_bytes(&p, &id, &photo, true).await {
-        Ok((record, bytes)) => (
-            [
-                (CONTENT_TYPE, record.media_type.clone()),
-                (
-                    CONTENT_DISPOSITION,
-                    "attachment; filename=\"photo\"".to_owned(),
-                ),
-                (CACHE_CONTROL, "private, no-store".to_owned()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((record, bytes)) => attachment(&record.media_type, &record.file_name, bytes),
         Err(e) => app_error(c, e),
     }
 }
@@ -797,14 +786,7 @@ pub async fn photo_thumb(
     Path((id, photo)): Path<(String, String)>,
 ) -> Response {
     match app.request_photo_bytes(&p, &id, &photo, false).await {
-        Ok((_, bytes)) => (
-            [
-                (CONTENT_TYPE, "image/jpeg"),
-                (CACHE_CONTROL, "private, max-age=86400"),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((_, bytes)) => preview(bytes),
         Err(e) => app_error(c, e),
     }
 }
