@@ -377,6 +377,29 @@ impl Query {
     }
 }
 
+impl Pool {
+    /// Runs read-only `queries` and returns each one's rows. On SQLite they share one read
+    /// transaction: one lock and one look at the log instead of one per statement, and every
+    /// answer from the same moment. On PostgreSQL they run one after another on the pool.
+    pub(crate) async fn read_all(&self, queries: &[Query]) -> Result<Vec<Vec<Row>>, StoreError> {
+        match self {
+            Pool::Sqlite(lite) => lite.read_together(|conn| {
+                queries
+                    .iter()
+                    .map(|q| Ok(lite::run(conn, q, Fetch::All)?.0))
+                    .collect()
+            }),
+            Pool::Postgres(_) => {
+                let mut out = Vec::with_capacity(queries.len());
+                for q in queries {
+                    out.push(q.clone().fetch_all(self).await?);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
 fn pg_rows(rows: Vec<PgRow>) -> Result<Vec<Row>, StoreError> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());

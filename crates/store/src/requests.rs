@@ -92,6 +92,53 @@ fn request_from_row(r: &Row) -> Result<RequestRecord, StoreError> {
     })
 }
 
+fn events_query(tenant: &Tenant, request_id: &str) -> db::Query {
+    db::query(
+        "SELECT request_id, seq, at, actor_id, actor_unit, action, from_stage, to_stage, \
+         detail FROM request_events WHERE tenant = $1 AND request_id = $2 ORDER BY seq",
+    )
+    .bind(tenant.as_str())
+    .bind(request_id)
+}
+
+fn event_from_row(r: &Row) -> Result<RequestEvent, StoreError> {
+    Ok(RequestEvent {
+        request_id: r.try_get("request_id")?,
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor_id: r.try_get("actor_id")?,
+        actor_unit: r.try_get("actor_unit")?,
+        action: r.try_get("action")?,
+        from_stage: r.try_get("from_stage")?,
+        to_stage: r.try_get("to_stage")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
+fn photos_query(tenant: &Tenant, request_id: &str) -> db::Query {
+    db::query(
+        "SELECT id, request_id, part, file_name, media_type, size, sha256, uploaded_by, \
+         uploaded_at FROM request_photos WHERE tenant = $1 AND request_id = $2 \
+         ORDER BY uploaded_at, id",
+    )
+    .bind(tenant.as_str())
+    .bind(request_id)
+}
+
+fn photo_from_row(r: &Row) -> Result<RequestPhoto, StoreError> {
+    Ok(RequestPhoto {
+        id: r.try_get("id")?,
+        request_id: r.try_get("request_id")?,
+        part: r.try_get("part")?,
+        file_name: r.try_get("file_name")?,
+        media_type: r.try_get("media_type")?,
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        uploaded_at: r.try_get("uploaded_at")?,
+    })
+}
+
 /// One entry of a request's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestEvent {
@@ -423,29 +470,38 @@ impl Store {
         tenant: &Tenant,
         request_id: &str,
     ) -> Result<Vec<RequestEvent>, StoreError> {
-        let rows = db::query(
-            "SELECT request_id, seq, at, actor_id, actor_unit, action, from_stage, to_stage, \
-             detail FROM request_events WHERE tenant = $1 AND request_id = $2 ORDER BY seq",
-        )
-        .bind(tenant.as_str())
-        .bind(request_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RequestEvent {
-                    request_id: r.try_get("request_id")?,
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    actor_id: r.try_get("actor_id")?,
-                    actor_unit: r.try_get("actor_unit")?,
-                    action: r.try_get("action")?,
-                    from_stage: r.try_get("from_stage")?,
-                    to_stage: r.try_get("to_stage")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        let rows = events_query(tenant, request_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// A request's timeline and photos, read together (one snapshot on SQLite): what every
+    /// answer about one request shows.
+    pub async fn request_history(
+        &self,
+        tenant: &Tenant,
+        request_id: &str,
+    ) -> Result<(Vec<RequestEvent>, Vec<RequestPhoto>), StoreError> {
+        let queries = [
+            events_query(tenant, request_id),
+            photos_query(tenant, request_id),
+        ];
+        let mut rows = self.pool.read_all(&queries).await?.into_iter();
+        let (events, photos) = (
+            rows.next().unwrap_or_default(),
+            rows.next().unwrap_or_default(),
+        );
+        Ok((
+            events
+                .iter()
+                .map(event_from_row)
+                .collect::<Result<_, _>>()?,
+            photos
+                .iter()
+                .map(photo_from_row)
+                .collect::<Result<_, _>>()?,
+        ))
     }
 
     pub async fn insert_request_photo(
@@ -478,30 +534,10 @@ impl Store {
         tenant: &Tenant,
         request_id: &str,
     ) -> Result<Vec<RequestPhoto>, StoreError> {
-        let rows = db::query(
-            "SELECT id, request_id, part, file_name, media_type, size, sha256, uploaded_by, \
-             uploaded_at FROM request_photos WHERE tenant = $1 AND request_id = $2 \
-             ORDER BY uploaded_at, id",
-        )
-        .bind(tenant.as_str())
-        .bind(request_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RequestPhoto {
-                    id: r.try_get("id")?,
-                    request_id: r.try_get("request_id")?,
-                    part: r.try_get("part")?,
-                    file_name: r.try_get("file_name")?,
-                    media_type: r.try_get("media_type")?,
-                    size: r.try_get("size")?,
-                    sha256: r.try_get("sha256")?,
-                    uploaded_by: r.try_get("uploaded_by")?,
-                    uploaded_at: r.try_get("uploaded_at")?,
-                })
-            })
-            .collect()
+        let rows = photos_query(tenant, request_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(photo_from_row).collect()
     }
 
     pub async fn insert_routing_example(

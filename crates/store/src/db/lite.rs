@@ -297,12 +297,30 @@ impl Lite {
             None => open(&self.path, true)?,
         };
         let result = f(&conn);
-        if let Ok(mut r) = self.readers.lock()
+        // A connection left inside a transaction would hold its snapshot (and the log) for as
+        // long as it sat idle: it is closed instead.
+        if conn.is_autocommit()
+            && let Ok(mut r) = self.readers.lock()
             && r.len() < MAX_IDLE_READERS
         {
             r.push(conn);
         }
         result
+    }
+
+    /// Like [`Lite::read`], with every statement of `f` in one read transaction.
+    pub(crate) fn read_together<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.read(|conn| {
+            control(conn, "BEGIN")?;
+            let result = f(conn);
+            // Nothing was written: ending the transaction either way only lets go of the
+            // snapshot.
+            control(conn, "ROLLBACK")?;
+            result
+        })
     }
 
     /// Runs statements outside any use case (schema set-up by tools and tests).
@@ -813,6 +831,43 @@ mod tests {
             "the log reached {frames} frames"
         );
         assert_eq!(numbers(&lite).await.len(), 12_000);
+    }
+
+    #[tokio::test]
+    async fn statements_read_together_see_one_moment_and_leave_the_connection_clean() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let lite = open_lite(&dir);
+        lite.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let count = |c: &rusqlite::Connection| -> Result<i64, crate::StoreError> {
+            let (rows, _) = super::run(c, &query("SELECT COUNT(*) AS n FROM t"), Fetch::First)?;
+            rows[0].try_get("n")
+        };
+        let (first, second) = lite
+            .read_together(|c| {
+                let first = count(c)?;
+                // Another connection commits between the two statements.
+                let other = rusqlite::Connection::open(dir.path().join("t.db"))?;
+                other.execute("INSERT INTO t VALUES (2)", [])?;
+                Ok((first, count(c)?))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (first, second),
+            (1, 1),
+            "both statements read the same snapshot"
+        );
+        // A failing statement ends the transaction all the same: the connection goes back to
+        // the pool without the snapshot, and the next read sees what was written meanwhile.
+        let failed = lite.read_together(|c| {
+            count(c)?;
+            let other = rusqlite::Connection::open(dir.path().join("t.db"))?;
+            other.execute("INSERT INTO t VALUES (3)", [])?;
+            super::run(c, &query("SELECT nope FROM t"), Fetch::All)
+        });
+        assert!(failed.is_err());
+        assert_eq!(numbers(&lite).await, vec![1, 2, 3]);
     }
 
     #[tokio::test]

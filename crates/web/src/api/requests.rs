@@ -207,14 +207,9 @@ async fn with_timeline(
     headers: &HeaderMap,
     r: tongban_app::RequestRecord,
 ) -> Result<Json<RequestBody>, ApiError> {
-    let events = app
+    let (events, photos) = app
         .store
-        .request_events(&app.tenant, &r.id)
-        .await
-        .map_err(|e| err(headers, e.into()))?;
-    let photos = app
-        .store
-        .request_photos(&app.tenant, &r.id)
+        .request_history(&app.tenant, &r.id)
         .await
         .map_err(|e| err(headers, e.into()))?;
     let id = r.id.clone();

@@ -480,9 +480,9 @@ async fn request_page(
             .as_ref()
             .map_or_else(|| code.to_owned(), |s| s.unit_name(code).to_owned())
     };
-    let events = app
+    let (events, photos) = app
         .store
-        .request_events(&app.tenant, &r.id)
+        .request_history(&app.tenant, &r.id)
         .await
         .unwrap_or_default();
     let timeline = events
@@ -508,11 +508,7 @@ async fn request_page(
             }
         })
         .collect();
-    let (reply_photos, photos): (Vec<_>, Vec<_>) = app
-        .store
-        .request_photos(&app.tenant, &r.id)
-        .await
-        .unwrap_or_default()
+    let (reply_photos, photos): (Vec<_>, Vec<_>) = photos
         .into_iter()
         .partition(|x| x.part == PhotoPart::Reply.as_str());
     let pair = |x: tongban_app::RequestPhoto| (x.id, x.file_name);
