@@ -794,7 +794,7 @@ impl crate::App {
         detail: &serde_json::Value,
     ) -> Result<(), AppError> {
         let event = CaseEvent {
-            case_id: c.id.clone(),
+            subject_id: c.id.clone(),
             seq: 0,
             at: c.updated_at,
             actor_id: p.user_id().to_owned(),

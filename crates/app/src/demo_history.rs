@@ -238,7 +238,7 @@ fn play_case(
     };
     refresh_due(&mut c, &process, cal, day, true)?;
     let mut events = vec![CaseEvent {
-        case_id: c.id.clone(),
+        subject_id: c.id.clone(),
         seq: 0,
         at: submitted_at,
         actor_id: r.id.clone(),
@@ -281,7 +281,7 @@ fn play_case(
         c.version += 1;
         c.updated_at = at;
         events.push(CaseEvent {
-            case_id: c.id.clone(),
+            subject_id: c.id.clone(),
             seq: 0,
             at,
             actor_id: if by_applicant {
@@ -534,7 +534,7 @@ fn play_requests(
             ..Default::default()
         };
         let mut events = vec![tongban_store::RequestEvent {
-            request_id: id.clone(),
+            subject_id: id.clone(),
             at: filed,
             actor_id: r.id.clone(),
             action: "file".into(),
@@ -616,7 +616,7 @@ fn play_requests(
             rec.updated_at = at;
             let actor_unit = matches!(party, P::Unit(_)).then(|| unit.clone());
             events.push(tongban_store::RequestEvent {
-                request_id: id.clone(),
+                subject_id: id.clone(),
                 at,
                 actor_id: match party {
                     P::Requester(u) => u.to_owned(),

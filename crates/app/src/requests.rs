@@ -965,7 +965,7 @@ impl crate::App {
         detail: &serde_json::Value,
     ) -> Result<(), AppError> {
         let event = RequestEvent {
-            request_id: r.id.clone(),
+            subject_id: r.id.clone(),
             seq: 0,
             at: r.updated_at,
             actor_id: actor_id.to_owned(),

@@ -3,6 +3,7 @@
 use crate::db::{self, Row, Value};
 use tongban_domain::Tenant;
 
+use crate::timeline::{Timeline, TimelineEvent, event_from_row};
 use crate::{Store, StoreError, Tx};
 
 /// A case as stored. Stage, clock and answers are kept in the forms the domain defines; the
@@ -75,19 +76,7 @@ fn case_from_row(r: &Row) -> Result<CaseRecord, StoreError> {
 }
 
 /// One entry of a case's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CaseEvent {
-    pub case_id: String,
-    pub seq: i64,
-    pub at: i64,
-    pub actor_id: String,
-    pub actor_unit: Option<String>,
-    pub action: String,
-    pub from_stage: Option<String>,
-    pub to_stage: String,
-    /// JSON.
-    pub detail: String,
-}
+pub type CaseEvent = TimelineEvent;
 
 /// A notification waiting for (or past) delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -358,24 +347,7 @@ impl Store {
         tenant: &Tenant,
         e: &CaseEvent,
     ) -> Result<i64, StoreError> {
-        let row = db::query(
-            "INSERT INTO case_events (tenant, case_id, seq, at, actor_id, actor_unit, action, \
-             from_stage, to_stage, detail) \
-             SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9 \
-             FROM case_events WHERE tenant = $1 AND case_id = $2 RETURNING seq",
-        )
-        .bind(tenant.as_str())
-        .bind(&e.case_id)
-        .bind(e.at)
-        .bind(&e.actor_id)
-        .bind(&e.actor_unit)
-        .bind(&e.action)
-        .bind(&e.from_stage)
-        .bind(&e.to_stage)
-        .bind(&e.detail)
-        .fetch_one(tx.conn())
-        .await?;
-        row.try_get("seq")
+        Timeline::Cases.append(tx, tenant, e).await
     }
 
     pub async fn case_events(
@@ -383,29 +355,11 @@ impl Store {
         tenant: &Tenant,
         case_id: &str,
     ) -> Result<Vec<CaseEvent>, StoreError> {
-        let rows = db::query(
-            "SELECT case_id, seq, at, actor_id, actor_unit, action, from_stage, to_stage, detail \
-             FROM case_events WHERE tenant = $1 AND case_id = $2 ORDER BY seq",
-        )
-        .bind(tenant.as_str())
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CaseEvent {
-                    case_id: r.try_get("case_id")?,
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    actor_id: r.try_get("actor_id")?,
-                    actor_unit: r.try_get("actor_unit")?,
-                    action: r.try_get("action")?,
-                    from_stage: r.try_get("from_stage")?,
-                    to_stage: r.try_get("to_stage")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        let rows = Timeline::Cases
+            .query(tenant, case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
     }
 
     pub async fn insert_outbox(

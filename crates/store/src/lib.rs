@@ -12,6 +12,7 @@ mod people;
 mod requests;
 mod search_log;
 mod sessions;
+mod timeline;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -35,6 +36,7 @@ pub use requests::{
 };
 pub use search_log::SearchMiss;
 pub use sessions::{ApiTokenRecord, SessionRecord};
+pub use timeline::TimelineEvent;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

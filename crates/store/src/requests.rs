@@ -4,6 +4,7 @@
 use crate::db::{self, Row, Value};
 use tongban_domain::Tenant;
 
+use crate::timeline::{Timeline, TimelineEvent, event_from_row};
 use crate::{Store, StoreError, Tx};
 
 /// One request as stored.
@@ -92,29 +93,6 @@ fn request_from_row(r: &Row) -> Result<RequestRecord, StoreError> {
     })
 }
 
-fn events_query(tenant: &Tenant, request_id: &str) -> db::Query {
-    db::query(
-        "SELECT request_id, seq, at, actor_id, actor_unit, action, from_stage, to_stage, \
-         detail FROM request_events WHERE tenant = $1 AND request_id = $2 ORDER BY seq",
-    )
-    .bind(tenant.as_str())
-    .bind(request_id)
-}
-
-fn event_from_row(r: &Row) -> Result<RequestEvent, StoreError> {
-    Ok(RequestEvent {
-        request_id: r.try_get("request_id")?,
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        actor_id: r.try_get("actor_id")?,
-        actor_unit: r.try_get("actor_unit")?,
-        action: r.try_get("action")?,
-        from_stage: r.try_get("from_stage")?,
-        to_stage: r.try_get("to_stage")?,
-        detail: r.try_get("detail")?,
-    })
-}
-
 fn photos_query(tenant: &Tenant, request_id: &str) -> db::Query {
     db::query(
         "SELECT id, request_id, part, file_name, media_type, size, sha256, uploaded_by, \
@@ -140,19 +118,7 @@ fn photo_from_row(r: &Row) -> Result<RequestPhoto, StoreError> {
 }
 
 /// One entry of a request's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RequestEvent {
-    pub request_id: String,
-    pub seq: i64,
-    pub at: i64,
-    pub actor_id: String,
-    pub actor_unit: Option<String>,
-    pub action: String,
-    pub from_stage: Option<String>,
-    pub to_stage: String,
-    /// JSON.
-    pub detail: String,
-}
+pub type RequestEvent = TimelineEvent;
 
 /// A photo attached to a request or to its reply.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -445,24 +411,7 @@ impl Store {
         tenant: &Tenant,
         e: &RequestEvent,
     ) -> Result<i64, StoreError> {
-        let row = db::query(
-            "INSERT INTO request_events (tenant, request_id, seq, at, actor_id, actor_unit, \
-             action, from_stage, to_stage, detail) \
-             SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9 \
-             FROM request_events WHERE tenant = $1 AND request_id = $2 RETURNING seq",
-        )
-        .bind(tenant.as_str())
-        .bind(&e.request_id)
-        .bind(e.at)
-        .bind(&e.actor_id)
-        .bind(&e.actor_unit)
-        .bind(&e.action)
-        .bind(&e.from_stage)
-        .bind(&e.to_stage)
-        .bind(&e.detail)
-        .fetch_one(tx.conn())
-        .await?;
-        row.try_get("seq")
+        Timeline::Requests.append(tx, tenant, e).await
     }
 
     pub async fn request_events(
@@ -470,7 +419,8 @@ impl Store {
         tenant: &Tenant,
         request_id: &str,
     ) -> Result<Vec<RequestEvent>, StoreError> {
-        let rows = events_query(tenant, request_id)
+        let rows = Timeline::Requests
+            .query(tenant, request_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(event_from_row).collect()
@@ -484,7 +434,7 @@ impl Store {
         request_id: &str,
     ) -> Result<(Vec<RequestEvent>, Vec<RequestPhoto>), StoreError> {
         let queries = [
-            events_query(tenant, request_id),
+            Timeline::Requests.query(tenant, request_id),
             photos_query(tenant, request_id),
         ];
         let mut rows = self.pool.read_all(&queries).await?.into_iter();
