@@ -317,8 +317,14 @@ impl Lite {
             control(conn, "BEGIN")?;
             let result = f(conn);
             // Nothing was written: ending the transaction either way only lets go of the
-            // snapshot.
-            control(conn, "ROLLBACK")?;
+            // snapshot. Some errors (a full disk, an interrupt) have ended it already; then
+            // `f`'s error is the one to report.
+            if !conn.is_autocommit() {
+                let ended = control(conn, "ROLLBACK");
+                if result.is_ok() {
+                    ended?;
+                }
+            }
             result
         })
     }
