@@ -381,7 +381,7 @@ impl Pool {
     /// Runs read-only `queries` and returns each one's rows. On SQLite they share one read
     /// transaction: one lock and one look at the log instead of one per statement, and every
     /// answer from the same moment. On PostgreSQL they run one after another on the pool.
-    pub(crate) async fn read_all(&self, queries: &[Query]) -> Result<Vec<Vec<Row>>, StoreError> {
+    pub(crate) async fn read_all(&self, queries: Vec<Query>) -> Result<Vec<Vec<Row>>, StoreError> {
         match self {
             Pool::Sqlite(lite) => lite.read_together(|conn| {
                 queries
@@ -392,7 +392,7 @@ impl Pool {
             Pool::Postgres(_) => {
                 let mut out = Vec::with_capacity(queries.len());
                 for q in queries {
-                    out.push(q.clone().fetch_all(self).await?);
+                    out.push(q.fetch_all(self).await?);
                 }
                 Ok(out)
             }

@@ -433,11 +433,11 @@ impl Store {
         tenant: &Tenant,
         request_id: &str,
     ) -> Result<(Vec<RequestEvent>, Vec<RequestPhoto>), StoreError> {
-        let queries = [
+        let queries = vec![
             Timeline::Requests.query(tenant, request_id),
             photos_query(tenant, request_id),
         ];
-        let mut rows = self.pool.read_all(&queries).await?.into_iter();
+        let mut rows = self.pool.read_all(queries).await?.into_iter();
         let (events, photos) = (
             rows.next().unwrap_or_default(),
             rows.next().unwrap_or_default(),

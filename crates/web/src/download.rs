@@ -91,6 +91,11 @@ mod tests {
     fn a_plain_name_keeps_its_letters_and_extension() {
         assert_eq!(ascii_fallback("scan-2026_01.pdf"), "scan-2026_01.pdf");
         assert_eq!(ascii_fallback("身份证.jpg"), "file.jpg");
+        assert_eq!(ascii_fallback("id-card_2.pdf"), "id-card_2.pdf");
+        assert_eq!(
+            utf8_percent_encode("证.pdf", NAME_KEEP).to_string(),
+            "%E8%AF%81.pdf"
+        );
         assert_eq!(ascii_fallback("README"), "README");
         assert_eq!(ascii_fallback("照片"), "file");
     }
